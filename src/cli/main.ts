@@ -1,0 +1,30 @@
+/**
+ * The `modeldeck` command. Each subcommand lives in `commands/` and is a thin
+ * layer over `src/core`: it parses arguments, calls the engine, prints.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerHash } from './commands/hash';
+import { version } from '../version';
+
+export function buildProgram(): Command {
+  const program = new Command('modeldeck')
+    .description('Manage Stable Diffusion model files: hash, probe, identify on Civitai.')
+    .version(version)
+    .showHelpAfterError('(run "modeldeck help" for usage)')
+    .exitOverride();
+  registerHash(program);
+  return program;
+}
+
+/** Runs the CLI and resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    process.stderr.write(`modeldeck: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,69 @@
+/** Small printing helpers shared by the subcommands. */
+
+/** Prints a one-line error for one input and marks the run as failed; the caller goes on. */
+export function reportError(err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`modeldeck: ${message.split('\n')[0]}\n`);
+  process.exitCode = 1;
+}
+
+export function printJsonLine(value: unknown): void {
+  process.stdout.write(JSON.stringify(value) + '\n');
+}
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+export function formatBytes(n: number): string {
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < UNITS.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(2)} ${UNITS[i]}`;
+}
+
+/**
+ * A progress bar on stderr for work measured in bytes, shown only on a
+ * terminal, so that pipes and `!` cells in notebooks get clean output.
+ */
+export function byteProgress(label: string, total: number): { update(done: number): void; stop(): void } {
+  if (!process.stderr.isTTY) return { update() {}, stop() {} };
+  // Loaded here, not at start-up: only a terminal ever draws a bar.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { SingleBar, Presets } = require('cli-progress') as typeof import('cli-progress');
+  const bar = new SingleBar(
+    {
+      format: `${label} [{bar}] {percentage}% | {done} / {size} | {speed}/s | ETA {eta_formatted}`,
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    Presets.shades_classic,
+  );
+  const started = Date.now();
+  const fields = (done: number) => ({
+    done: formatBytes(done),
+    size: formatBytes(total),
+    speed: formatBytes(Math.round(done / Math.max((Date.now() - started) / 1000, 0.001))),
+  });
+  bar.start(total, 0, fields(0));
+  return {
+    update: (done) => bar.update(done, fields(done)),
+    stop: () => bar.stop(),
+  };
+}
+
+/**
+ * An AbortSignal that fires on Ctrl-C, so a long hash stops cleanly
+ * (and the process exits 130, as shells expect).
+ */
+export function interruptSignal(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onInt = () => {
+    controller.abort();
+    process.exitCode = 130;
+  };
+  process.once('SIGINT', onInt);
+  return { signal: controller.signal, dispose: () => process.off('SIGINT', onInt) };
+}

@@ -1,0 +1,212 @@
+/**
+ * The hashing engine: one read of a file feeds every hash asked for.
+ *
+ * The file is read in 8 MiB blocks into a ring of reused shared buffers. While
+ * the main thread hashes block i, the read of block i+1 is already under way
+ * (libuv's thread pool does the I/O), and worker threads hash block i for their
+ * own streams straight from the shared buffer. A buffer is read into again only
+ * when every worker has acknowledged it, so memory stays at the ring's 32 MiB
+ * whatever the file size.
+ *
+ * One engine hashes one file at a time (calls queue): reading two files at once
+ * from one disk, or one network mount, is slower than reading them in turn.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { CancelledError, FileAccessError, ModeldeckError, describeFsError } from '../errors';
+import { checkHeaderLength, hasSafetensorsExtension } from '../safetensors';
+import { assignLanes } from './assign-lanes';
+import { createDigest } from './digest';
+import { DEFAULT_HASHES, type FileHashes, type HashName } from './names';
+import { feedBlock, planStreams, toFileHashes, type StreamId, type StreamSpec } from './streams';
+import { WorkerLane } from './worker-lane';
+import type { FromWorker } from './worker-protocol';
+
+export const BLOCK_SIZE = 8 * 1024 * 1024;
+const SLOT_COUNT = 4;
+
+export interface HashFileOptions {
+  /** Which hashes; default SHA256, AutoV1, AutoV2 and AutoV3 (the last for safetensors only). */
+  hashes?: readonly HashName[];
+  /** Called after each block with bytes hashed so far and the file size. */
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface HashFileResult {
+  file: string;
+  size: number;
+  hashes: FileHashes;
+}
+
+/** Per-file bookkeeping shared between the read loop and the workers' messages. */
+interface Job {
+  id: number;
+  /** Outstanding worker acknowledgements per slot. */
+  pending: number[];
+  results: Map<WorkerLane, Record<string, string>>;
+  failure: Error | null;
+  wake: () => void;
+}
+
+export interface HashEngineOptions {
+  /** Files smaller than this are hashed on the main thread alone (default 16 MiB). */
+  workerMinFileSize?: number;
+}
+
+export class HashEngine {
+  private readonly sabs = Array.from({ length: SLOT_COUNT }, () => new SharedArrayBuffer(BLOCK_SIZE));
+  private readonly slots = this.sabs.map((sab) => Buffer.from(sab));
+  private lanes: WorkerLane[] = [];
+  private job: Job | null = null;
+  private jobCounter = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: HashEngineOptions = {}) {}
+
+  hashFile(file: string, options: HashFileOptions = {}): Promise<HashFileResult> {
+    const run = this.queue.then(() => this.run(file, options));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Stops the worker threads. The engine can still be used: workers start again on demand. */
+  async close(): Promise<void> {
+    const lanes = this.lanes;
+    this.lanes = [];
+    await Promise.all(lanes.map((l) => l.terminate()));
+  }
+
+  private async run(file: string, { hashes = DEFAULT_HASHES, onProgress, signal }: HashFileOptions): Promise<HashFileResult> {
+    if (signal?.aborted) throw new CancelledError(file);
+    let fh: FileHandle;
+    try {
+      fh = await open(file, 'r');
+    } catch (err) {
+      throw new FileAccessError(file, describeFsError(err), { cause: err });
+    }
+    try {
+      const stat = await fh.stat().catch((err) => {
+        throw new FileAccessError(file, describeFsError(err), { cause: err });
+      });
+      if (!stat.isFile()) throw new FileAccessError(file, 'not a regular file');
+      const size = stat.size;
+      let tensorDataOffset: number | undefined;
+      if (hashes.includes('AutoV3') && hasSafetensorsExtension(file)) {
+        const prefix = Buffer.alloc(8);
+        const { bytesRead } = await this.read(fh, file, prefix, 0, 8, 0);
+        tensorDataOffset = 8 + checkHeaderLength(file, prefix.subarray(0, bytesRead), size);
+      }
+      const streams = planStreams({ size, hashes, tensorDataOffset });
+      const digests = await this.hashStreams(fh, file, size, streams, onProgress, signal);
+      return { file, size, hashes: toFileHashes(digests, hashes) };
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+  }
+
+  private async hashStreams(
+    fh: FileHandle,
+    file: string,
+    size: number,
+    streams: StreamSpec[],
+    onProgress: HashFileOptions['onProgress'],
+    signal: AbortSignal | undefined,
+  ): Promise<Partial<Record<StreamId, string>>> {
+    const { main, workers } = assignLanes(streams, size, this.options.workerMinFileSize);
+    const mainDigests = await Promise.all(main.map(async (spec) => ({ spec, digest: await createDigest(spec.algo) })));
+    const lanes = this.takeLanes(workers.length);
+    const job: Job = { id: ++this.jobCounter, pending: new Array(SLOT_COUNT).fill(0), results: new Map(), failure: null, wake: () => {} };
+    this.job = job;
+    lanes.forEach((lane, i) => {
+      lane.hold(true);
+      lane.post({ t: 'start', job: job.id, streams: workers[i] });
+    });
+    // Only the part of the file that some stream covers is read (AutoV1 alone reads 64 KiB).
+    const end = streams.reduce((m, s) => Math.max(m, s.end), 0);
+    let offset = streams.reduce((m, s) => Math.min(m, s.start), end);
+    let finished = false;
+    try {
+      let slot = 0;
+      let reading = offset < end ? this.read(fh, file, this.slots[slot], 0, Math.min(BLOCK_SIZE, end - offset), offset) : null;
+      while (reading) {
+        const { bytesRead } = await reading;
+        if (bytesRead === 0) throw new FileAccessError(file, 'the file got shorter while it was being hashed');
+        const block = this.slots[slot].subarray(0, bytesRead);
+        const blockOffset = offset;
+        offset += bytesRead;
+        for (const lane of lanes) {
+          job.pending[slot]++;
+          lane.post({ t: 'block', job: job.id, slot, offset: blockOffset, length: bytesRead });
+        }
+        // Read ahead into the next slot while this block is hashed.
+        const next = (slot + 1) % SLOT_COUNT;
+        await this.until(job, () => job.pending[next] === 0);
+        reading = offset < end ? this.read(fh, file, this.slots[next], 0, Math.min(BLOCK_SIZE, end - offset), offset) : null;
+        for (const { spec, digest } of mainDigests) feedBlock(spec, (b) => digest.update(b), block, blockOffset);
+        slot = next;
+        onProgress?.(offset, size);
+        if (signal?.aborted) {
+          await reading?.catch(() => undefined);
+          throw new CancelledError(file);
+        }
+      }
+      for (const lane of lanes) lane.post({ t: 'finish', job: job.id });
+      await this.until(job, () => lanes.every((l) => job.results.has(l)));
+      finished = true;
+      const out: Partial<Record<StreamId, string>> = {};
+      for (const { spec, digest } of mainDigests) out[spec.id] = digest.hex();
+      for (const digests of job.results.values()) Object.assign(out, digests);
+      return out;
+    } finally {
+      if (!finished) {
+        for (const lane of lanes) lane.post({ t: 'drop', job: job.id });
+        // Buffers must be free before the next file reads into them.
+        await this.until(job, () => job.pending.every((n) => n === 0)).catch(() => undefined);
+      }
+      for (const lane of lanes) lane.hold(false);
+      this.job = null;
+    }
+  }
+
+  private read(fh: FileHandle, file: string, buf: Buffer, at: number, length: number, position: number) {
+    return fh.read(buf, at, length, position).catch((err: unknown) => {
+      throw new FileAccessError(file, describeFsError(err), { cause: err });
+    });
+  }
+
+  /** Waits until `ready()` holds, woken by worker messages; fails if a worker failed. */
+  private async until(job: Job, ready: () => boolean): Promise<void> {
+    while (!ready()) {
+      if (job.failure) throw job.failure;
+      await new Promise<void>((resolve) => {
+        job.wake = resolve;
+      });
+    }
+  }
+
+  private takeLanes(count: number): WorkerLane[] {
+    this.lanes = this.lanes.filter((l) => l.isAlive);
+    while (this.lanes.length < count) {
+      this.lanes.push(new WorkerLane(this.sabs, { message: (lane, msg) => this.onMessage(lane, msg), died: (lane, why) => this.onDied(lane, why) }));
+    }
+    return this.lanes.slice(0, count);
+  }
+
+  private onMessage(lane: WorkerLane, msg: FromWorker): void {
+    const job = this.job;
+    if (!job || msg.job !== job.id) return;
+    if (msg.t === 'ack') job.pending[msg.slot]--;
+    else if (msg.t === 'result') job.results.set(lane, msg.digests);
+    else job.failure ??= new ModeldeckError('hash_worker', `hash worker failed: ${msg.message}`);
+    job.wake();
+  }
+
+  private onDied(lane: WorkerLane, why: Error): void {
+    const job = this.job;
+    if (!job) return;
+    // Its acknowledgements will never come: count them as given so the buffers free up, and fail the file.
+    job.pending.fill(0);
+    job.failure ??= new ModeldeckError('hash_worker', `hash worker stopped: ${why.message}`);
+    job.wake();
+  }
+}
