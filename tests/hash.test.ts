@@ -6,6 +6,7 @@ import { blake3 } from 'hash-wasm';
 import { HashEngine, HASH_NAMES, parseHashList } from '../src/core/hash';
 import { CancelledError, FileAccessError, MalformedFileError } from '../src/core/errors';
 import { useTmpDir } from './helpers/tmpdir';
+import { buildSafetensors } from './helpers/safetensors';
 import { VECTORS, writeVectorFiles } from './helpers/hash-vectors';
 
 const tmp = useTmpDir();
@@ -17,12 +18,7 @@ const crc32Civitai = (b: Uint8Array) => {
 };
 
 function safetensors(tensorBytes: Buffer, metadata: Record<string, string> = {}): Buffer {
-  const header = Buffer.from(
-    JSON.stringify({ __metadata__: metadata, t: { dtype: 'U8', shape: [tensorBytes.length], data_offsets: [0, tensorBytes.length] } }),
-  );
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(header.length));
-  return Buffer.concat([len, header, tensorBytes]);
+  return buildSafetensors({ metadata, tensors: { t: { dtype: 'U8', shape: [tensorBytes.length], data: tensorBytes } } });
 }
 
 /** Every hash of `bytes` computed in memory, independently of the engine's block loop. */

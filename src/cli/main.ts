@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerHash } from './commands/hash';
+import { registerProbe } from './commands/probe';
 import { version } from '../version';
 
 export function buildProgram(): Command {
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run "modeldeck help" for usage)')
     .exitOverride();
   registerHash(program);
+  registerProbe(program);
   return program;
 }
 

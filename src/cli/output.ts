@@ -1,10 +1,24 @@
 /** Small printing helpers shared by the subcommands. */
 
-/** Prints a one-line error for one input and marks the run as failed; the caller goes on. */
-export function reportError(err: unknown): void {
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`modeldeck: ${message.split('\n')[0]}\n`);
+/**
+ * Prints a one-line error for one input and marks the run as failed; the caller
+ * goes on. Engine errors already start with the file they are about; `file`
+ * is prefixed only to messages that do not.
+ */
+export function reportError(err: unknown, file?: string): void {
+  let message = err instanceof Error ? err.message : String(err);
+  if (file !== undefined && !message.startsWith(`${file}: `)) message = `${file}: ${message}`;
+  process.stderr.write(`modeldeck: ${oneLine(message)}\n`);
   process.exitCode = 1;
+}
+
+/**
+ * File names and metadata come from whoever made the file: no newline or
+ * terminal escape sequence reaches the screen.
+ */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' || c === '\t' ? ' ' : '?'));
 }
 
 export function printJsonLine(value: unknown): void {

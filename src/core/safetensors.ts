@@ -70,7 +70,8 @@ export async function readSafetensorsHeaderFrom(
   fileSize: number,
 ): Promise<SafetensorsHeader> {
   const prefix = Buffer.alloc(8);
-  await readExactly(fh, prefix, 0, file);
+  // A file shorter than the prefix gets checkHeaderLength's "too short" reason, not "truncated".
+  if (fileSize >= 8) await readExactly(fh, prefix, 0, file);
   const headerLength = checkHeaderLength(file, prefix, fileSize);
   const json = Buffer.alloc(headerLength);
   await readExactly(fh, json, 8, file);
