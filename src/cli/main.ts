@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerHash } from './commands/hash';
 import { registerProbe } from './commands/probe';
+import { registerLookup } from './commands/lookup';
 import { version } from '../version';
 
 export function buildProgram(): Command {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerHash(program);
   registerProbe(program);
+  registerLookup(program);
   return program;
 }
 

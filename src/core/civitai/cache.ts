@@ -1,0 +1,81 @@
+/**
+ * By-hash answers on disk, so that re-running a notebook (or a fresh Colab
+ * runtime with a persistent cache dir) does not ask Civitai again.
+ *
+ * - "Not found" is cached too, for a shorter time: most of a local library is
+ *   not on Civitai, and asking again for each file on every run is the main cost.
+ * - One file per (host, hash): answers from a test server or civitai.red never
+ *   mix with civitai.com's.
+ * - What is stored is the parsed version (download URLs already rebuilt without
+ *   any token), never request headers, so no cache file can hold the token.
+ * - Writes go to a temporary file that is then renamed, so a crash or two
+ *   processes at once leave either the old entry or the new one, never half.
+ * - The cache is an optimisation: unreadable, corrupt or unwritable entries are
+ *   treated as absent and never fail a lookup.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ModelVersion } from './parse';
+
+/** Bumped when the stored shape changes; older entries are then ignored. */
+const FORMAT = 1;
+
+export type CachedAnswer = { found: true; version: ModelVersion; fetchedAt: number } | { found: false; fetchedAt: number };
+
+export interface CacheOptions {
+  positiveTtlMs: number;
+  negativeTtlMs: number;
+  now?: () => number;
+}
+
+export class ResponseCache {
+  private readonly now: () => number;
+
+  constructor(
+    readonly dir: string,
+    private readonly options: CacheOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The file an answer for `hash` from `host` lives in. */
+  pathFor(host: string, hash: string): string {
+    return join(this.dir, 'by-hash', safeName(host), `${safeName(hash.toUpperCase())}.json`);
+  }
+
+  async get(host: string, hash: string): Promise<CachedAnswer | undefined> {
+    let entry: { format?: unknown; found?: unknown; fetchedAt?: unknown; version?: unknown };
+    try {
+      entry = JSON.parse(await readFile(this.pathFor(host, hash), 'utf8'));
+    } catch {
+      return undefined;
+    }
+    if (entry?.format !== FORMAT || typeof entry.fetchedAt !== 'number') return undefined;
+    const age = this.now() - entry.fetchedAt;
+    if (entry.found === true) {
+      const v = entry.version as ModelVersion | undefined;
+      if (!v || typeof v.id !== 'number' || !Array.isArray(v.files) || age > this.options.positiveTtlMs) return undefined;
+      return { found: true, version: v, fetchedAt: entry.fetchedAt };
+    }
+    if (entry.found === false && age <= this.options.negativeTtlMs) return { found: false, fetchedAt: entry.fetchedAt };
+    return undefined;
+  }
+
+  async put(host: string, hash: string, answer: { found: true; version: ModelVersion } | { found: false }): Promise<void> {
+    const file = this.pathFor(host, hash);
+    const body = JSON.stringify({ format: FORMAT, host, hash: hash.toUpperCase(), fetchedAt: this.now(), ...answer });
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await mkdir(join(file, '..'), { recursive: true });
+      await writeFile(tmp, body);
+      await rename(tmp, file);
+    } catch {
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, '_');
+}

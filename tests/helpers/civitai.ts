@@ -1,0 +1,71 @@
+// Shared by the civitai-*.test.ts files: fast client settings against a fake, and small probes.
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CivitaiOptions } from '../../src/core/civitai';
+import type { FakeCivitai, RouteName } from '../fake-civitai';
+
+/** Distinctive, so a grep for it in any output cannot match by accident. */
+export const TOKEN = 'mdk-TEST-TOKEN-7f3a9c2e1b55d0';
+
+/** Real Civitai data from the fixtures (PARTIAL_by-hash_1050496). */
+export const FLUX_LORA = {
+  versionId: 1050496,
+  modelId: 706978,
+  SHA256: '21437EC26670E230B067CA936F6657CAF5CA063F15AEC333EF249BEC7C0F0DC0',
+  AutoV3: '7AAE878CB805',
+  AutoV2: '21437EC266',
+};
+
+export function tempDir(prefix = 'mdk-civitai-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Short delays and timeouts so fault tests run in milliseconds, not minutes. */
+export function fastOptions(fake: FakeCivitai, extra: CivitaiOptions = {}): CivitaiOptions {
+  return {
+    baseUrl: fake.url,
+    fallbackBaseUrls: [],
+    token: TOKEN,
+    timeoutMs: 400,
+    maxAttempts: 3,
+    baseDelayMs: 20,
+    maxDelayMs: 100,
+    cacheDir: tempDir(),
+    ...extra,
+  };
+}
+
+/** A port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Milliseconds between consecutive requests to a route, from the fake's arrival times. */
+export function gaps(fake: FakeCivitai, route: RouteName): number[] {
+  const at = fake.requests.filter((r) => r.route === route).map((r) => r.at);
+  return at.slice(1).map((t, i) => t - at[i]);
+}
+
+/** The error a promise rejects with (fails the test if it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection, got a result');
+}
+
+export async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
