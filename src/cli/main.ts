@@ -6,6 +6,11 @@ import { Command, CommanderError } from 'commander';
 import { registerHash } from './commands/hash';
 import { registerProbe } from './commands/probe';
 import { registerLookup } from './commands/lookup';
+import { registerScan } from './commands/scan';
+import { registerLs } from './commands/ls';
+import { registerInfo } from './commands/info';
+import { registerLink } from './commands/link';
+import { registerTransfer } from './commands/transfer';
 import { version } from '../version';
 
 export function buildProgram(): Command {
@@ -17,6 +22,11 @@ export function buildProgram(): Command {
   registerHash(program);
   registerProbe(program);
   registerLookup(program);
+  registerScan(program);
+  registerLs(program);
+  registerInfo(program);
+  registerLink(program);
+  registerTransfer(program);
   return program;
 }
 

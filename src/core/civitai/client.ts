@@ -50,6 +50,11 @@ export class CivitaiClient {
     return this.http.limiter;
   }
 
+  /** Requests sent to Civitai by this client so far, retries included. */
+  get requestCount(): number {
+    return this.http.requestCount;
+  }
+
   /** Origins asked in order: the base, then the fallbacks (for a JSON 404 only). */
   get hosts(): string[] {
     return [this.config.baseUrl, ...this.config.fallbackBaseUrls];

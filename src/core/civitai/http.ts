@@ -46,6 +46,8 @@ interface Failure {
 
 export class CivitaiHttp {
   readonly limiter: AdaptiveLimiter;
+  /** HTTP requests sent so far, retries included: what a scan reports as its lookup cost. */
+  requestCount = 0;
   private agentInstance: Agent | undefined;
   private readonly random: () => number;
 
@@ -125,6 +127,7 @@ export class CivitaiHttp {
     if (req.signal?.aborted) onUserAbort();
     req.signal?.addEventListener('abort', onUserAbort, { once: true });
 
+    this.requestCount++;
     try {
       const res = await undici().request(url, {
         method: req.method ?? 'GET',

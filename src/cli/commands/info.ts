@@ -1,0 +1,50 @@
+/** `modeldeck info FILE`: everything the index knows about one model file. */
+import type { Command } from 'commander';
+import { statusesOf } from '../../core/library';
+import { HASH_NAMES } from '../../core/hash/names';
+import { openLibrary, rootOf } from '../library-helpers';
+import { formatBytes, oneLine, printJsonLine, reportError } from '../output';
+
+export function registerInfo(program: Command): void {
+  program
+    .command('info')
+    .description('show what the library knows about model files: hashes and where they came from, Civitai link, warnings')
+    .argument('<files...>', 'model files inside a scanned library')
+    .option('--json', 'one JSON object per file and line')
+    .action(async (files: string[], flags: { json?: boolean }) => {
+      for (const file of files) {
+        try {
+          const lib = await openLibrary([await rootOf(file)], true);
+          try {
+            const m = lib.get(file);
+            if (!m) throw new Error(`${file}: not in the index yet (run "modeldeck scan" on its library)`);
+            if (flags.json) {
+              printJsonLine({ ...m, status: statusesOf(m) });
+              continue;
+            }
+            const link = m.civitai.link;
+            const lines = [m.absolute, `  ${m.kind}, ${m.baseModel}, ${formatBytes(m.size)}; status: ${statusesOf(m).join(', ')}`];
+            for (const name of HASH_NAMES) {
+              if (m.hashes[name]) lines.push(`  ${name.padEnd(7)} ${m.hashes[name]}  (${m.hashSources[name] ?? 'unknown'})`);
+            }
+            if (link) {
+              lines.push(`  Civitai: ${oneLine(link.modelName)} — ${oneLine(link.versionName)} (${link.type}, ${link.baseModel ?? '?'})`, `    ${link.pageUrl}`);
+              if (link.trainedWords.length) lines.push(`    trained words: ${oneLine(link.trainedWords.join(', '))}`);
+              lines.push(`    matched by ${link.matchedBy}`);
+            } else {
+              lines.push(`  Civitai: ${m.civitai.status === 'not_found' ? 'not on Civitai' : 'not identified yet'}`);
+            }
+            if (m.civitai.lastError) lines.push(`  last lookup failed: ${oneLine(m.civitai.lastError.message)}`);
+            if (m.preview) lines.push(`  preview: ${m.preview}`);
+            for (const c of m.conflicts) lines.push(`  conflict: ${oneLine(c)}`);
+            for (const w of m.warnings) lines.push(`  warning: ${oneLine(w)}`);
+            process.stdout.write(lines.join('\n') + '\n');
+          } finally {
+            await lib.close();
+          }
+        } catch (err) {
+          reportError(err, file);
+        }
+      }
+    });
+}

@@ -1,0 +1,110 @@
+/**
+ * Export and import: one JSON file with what is costly to recompute or
+ * impossible to guess (hashes, Civitai ids, manual links and hashes), with paths
+ * relative to the root and no token. Import matches by SHA256, else by
+ * fingerprint, so it works after files moved, were renamed, or on another
+ * machine (scan the target first: import only fills in what a scan cannot know).
+ */
+import { ModeldeckError } from '../errors';
+import { HASH_NAMES, type FileHashes } from '../hash/names';
+import type { IndexStore } from './index-store';
+import type { CivitaiState, ManualOverrides, ModelEntry } from './types';
+
+export const EXPORT_FORMAT = 'modeldeck-export';
+export const EXPORT_VERSION = 1;
+
+export interface ExportedModel {
+  path: string;
+  size: number;
+  fingerprint: string;
+  hashes: FileHashes;
+  hashSources: ModelEntry['hashSources'];
+  civitai: CivitaiState;
+  manual?: ManualOverrides;
+}
+
+export interface ExportDocument {
+  format: typeof EXPORT_FORMAT;
+  version: number;
+  exportedAt: string;
+  models: ExportedModel[];
+}
+
+export interface ImportReport {
+  models: number;
+  matched: number;
+  /** Exported models with no file of the same SHA256 or fingerprint in the library. */
+  unmatched: string[];
+}
+
+export function exportLibrary(entries: Iterable<ModelEntry>): ExportDocument {
+  const models: ExportedModel[] = [];
+  for (const e of entries) {
+    // lastError is about one moment on one machine, not about the file.
+    const { lastError: _dropped, ...civitai } = e.civitai;
+    models.push({ path: e.path, size: e.size, fingerprint: e.fingerprint, hashes: e.hashes, hashSources: e.hashSources, civitai, manual: e.manual });
+  }
+  return { format: EXPORT_FORMAT, version: EXPORT_VERSION, exportedAt: new Date().toISOString(), models };
+}
+
+/** Checks the whole document before anything changes: a bad file changes nothing. */
+export function validateExport(doc: unknown): ExportDocument {
+  const bad = (why: string) => new ModeldeckError('bad_export', `not a modeldeck export: ${why}`);
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw bad('not a JSON object');
+  const d = doc as Partial<ExportDocument>;
+  if (d.format !== EXPORT_FORMAT) throw bad(`"format" is ${JSON.stringify(d.format)}, expected "${EXPORT_FORMAT}"`);
+  if (d.version !== EXPORT_VERSION) throw bad(`version ${JSON.stringify(d.version)} is not supported (this modeldeck reads ${EXPORT_VERSION})`);
+  if (!Array.isArray(d.models)) throw bad('"models" is not a list');
+  d.models.forEach((m, i) => {
+    const where = `models[${i}]`;
+    if (!m || typeof m !== 'object') throw bad(`${where} is not an object`);
+    if (typeof m.path !== 'string' || typeof m.size !== 'number') throw bad(`${where} has no path or size`);
+    if (!m.hashes || typeof m.hashes !== 'object') throw bad(`${where} has no hashes`);
+    for (const [k, v] of Object.entries(m.hashes)) {
+      if (![...HASH_NAMES, 'AutoV3Full'].includes(k) || typeof v !== 'string' || !/^[0-9A-F]{8,64}$/.test(v)) {
+        throw bad(`${where}.hashes.${k} is not a hash`);
+      }
+    }
+    const c = m.civitai as CivitaiState | undefined;
+    if (!c || !['unknown', 'found', 'not_found'].includes(c.status)) throw bad(`${where}.civitai.status is invalid`);
+    if (c.link && (!Number.isSafeInteger(c.link.versionId) || !Number.isSafeInteger(c.link.modelId))) throw bad(`${where}.civitai.link has no ids`);
+  });
+  return d as ExportDocument;
+}
+
+export function importIntoLibrary(store: IndexStore, doc: unknown): ImportReport {
+  const valid = validateExport(doc);
+  const bySha = new Map<string, ModelEntry[]>();
+  const byFingerprint = new Map<string, ModelEntry[]>();
+  for (const e of store.all()) {
+    if (e.hashes.SHA256) bySha.set(e.hashes.SHA256, [...(bySha.get(e.hashes.SHA256) ?? []), e]);
+    byFingerprint.set(e.fingerprint, [...(byFingerprint.get(e.fingerprint) ?? []), e]);
+  }
+  const report: ImportReport = { models: valid.models.length, matched: 0, unmatched: [] };
+  for (const m of valid.models) {
+    const targets = (m.hashes.SHA256 && bySha.get(m.hashes.SHA256)) || byFingerprint.get(m.fingerprint) || [];
+    if (targets.length === 0) {
+      report.unmatched.push(m.path);
+      continue;
+    }
+    report.matched++;
+    for (const target of targets) store.put(merge(target, m));
+  }
+  return report;
+}
+
+/** What an export adds to a local entry: hashes it lacks, manual edits, and a Civitai answer it has not got. */
+function merge(local: ModelEntry, m: ExportedModel): ModelEntry {
+  const hashes = { ...local.hashes };
+  const hashSources = { ...local.hashSources };
+  for (const name of HASH_NAMES) {
+    const v = m.hashes[name];
+    if (v && !hashes[name]) {
+      hashes[name] = v;
+      hashSources[name] = m.hashSources?.[name] === 'manual' ? 'manual' : (m.hashSources?.[name] ?? 'computed');
+    }
+  }
+  const manual = m.manual ? { ...local.manual, ...m.manual } : local.manual;
+  const civitai = local.civitai.status === 'unknown' || m.manual?.link ? { ...m.civitai } : local.civitai;
+  return { ...local, hashes, hashSources, manual, civitai };
+}

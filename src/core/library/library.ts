@@ -1,0 +1,263 @@
+/**
+ * The manager API: what a notebook cell, the widget and the CLI call.
+ *
+ *   const lib = await Library.open(['/content/drive/MyDrive/models']);
+ *   await lib.scan({ onProgress });
+ *   lib.models({ kind: 'lora', text: 'detail' });
+ *
+ * One Library serves one or more roots; each root keeps its own index in
+ * `<root>/.modeldeck/`. Scans queue: one runs at a time per Library, and a lock
+ * file keeps other processes (another notebook, a CLI) from scanning the same
+ * root at once.
+ */
+import { realpath, stat } from 'node:fs/promises';
+import { relative, resolve, sep } from 'node:path';
+import { CivitaiClient, parseReference, type CivitaiOptions } from '../civitai';
+import { ModeldeckError } from '../errors';
+import { HashEngine } from '../hash';
+import { HASH_NAMES, type HashName } from '../hash/names';
+import { exportLibrary, importIntoLibrary, type ExportDocument, type ImportReport } from './export';
+import { filterModels, type ModelFilter } from './filter';
+import { applyFound, identifyEntries } from './identify';
+import { syncSidecars } from './sidecar-sync';
+import { IndexStore } from './index-store';
+import { ScanLock } from './lock';
+import { emptyReport, type ScanProgress, type ScanReport } from './progress';
+import { scanRoot, type ScanOptions } from './scan';
+import type { ModelEntry } from './types';
+
+export interface LibraryOptions {
+  /** Civitai client settings (base URL, token, cache...); `false` for no Civitai at all. */
+  civitai?: CivitaiOptions | false;
+}
+
+/** An entry with the root it belongs to and its absolute path. */
+export type LibraryModel = ModelEntry & { root: string; absolute: string };
+
+export class Library {
+  private readonly engine = new HashEngine();
+  private readonly client: CivitaiClient | null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly roots: string[],
+    private readonly stores: Map<string, IndexStore>,
+    options: LibraryOptions,
+  ) {
+    this.client = options.civitai === false ? null : new CivitaiClient(options.civitai ?? {});
+  }
+
+  static async open(roots: string[], options: LibraryOptions = {}): Promise<Library> {
+    if (roots.length === 0) throw new ModeldeckError('no_roots', 'no library folder given');
+    const resolved: string[] = [];
+    for (const r of roots) {
+      const abs = resolve(r);
+      const st = await stat(abs).catch(() => null);
+      if (!st?.isDirectory()) throw new ModeldeckError('bad_root', `${r}: not a folder`);
+      resolved.push(await realpath(abs));
+    }
+    const unique = [...new Set(resolved)];
+    const stores = new Map<string, IndexStore>();
+    for (const root of unique) stores.set(root, await IndexStore.load(root));
+    return new Library(unique, stores, options);
+  }
+
+  /** Problems met while loading the indexes (a damaged index set aside...). */
+  get loadWarnings(): string[] {
+    return [...this.stores.values()].flatMap((s) => s.loadWarnings);
+  }
+
+  /** Scans every root. Calls queue: a second scan starts when the first ends. */
+  scan(options: ScanOptions = {}): Promise<ScanReport> {
+    const run = this.queue.then(() => this.runScan(options));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  models(filter: ModelFilter = {}): LibraryModel[] {
+    return filterModels(this.allModels(), filter);
+  }
+
+  /** One model by absolute path, or by path relative to one of the roots. */
+  get(file: string): LibraryModel | undefined {
+    const found = this.locate(file);
+    if (!found) return undefined;
+    const entry = found.store.get(found.rel);
+    return entry && { ...entry, root: found.root, absolute: `${found.root}/${entry.path}` };
+  }
+
+  /**
+   * Links a file by hand to a Civitai model version (a URL, an AIR or a version
+   * id), for files Civitai does not know by hash. The link survives rescans.
+   */
+  async link(file: string, reference: string): Promise<LibraryModel> {
+    const { store, entry } = this.requireEntry(file);
+    if (!this.client) throw new ModeldeckError('offline', 'linking needs Civitai, and this library was opened without it');
+    const ref = parseReference(reference);
+    if (ref.kind === 'hash' || ref.kind === 'image') {
+      throw new ModeldeckError('bad_link', `${reference}: not a model link; paste a Civitai model URL, version URL or AIR (or set a hash with setHash)`);
+    }
+    const version =
+      ref.versionId !== null
+        ? await this.client.getVersion(ref.versionId)
+        : ref.kind === 'model'
+          ? (await this.client.getModel(ref.modelId)).versions[0]
+          : undefined;
+    if (!version) throw new ModeldeckError('bad_link', `${reference}: the model has no published version`);
+    const now = Date.now();
+    const linked = applyFound(entry, version, 'manual', now);
+    linked.manual = { ...entry.manual, link: { modelId: version.modelId, versionId: version.id, input: reference, at: now } };
+    return this.save(store, linked);
+  }
+
+  /**
+   * Asks Civitai about one model again (after a manual hash, or to pick up a
+   * version uploaded since), and writes its sidecars when found.
+   */
+  async refresh(file: string, options: { previews?: boolean; nsfwLevel?: number } = {}): Promise<LibraryModel> {
+    const { store, entry } = this.requireEntry(file);
+    if (!this.client) throw new ModeldeckError('offline', 'refreshing needs Civitai, and this library was opened without it');
+    if (entry.manual?.link) return this.link(file, String(entry.manual.link.input));
+    const [outcome] = await identifyEntries(this.client, [entry], { refresh: true, now: Date.now() });
+    let updated = outcome.entry;
+    if (outcome.version) {
+      const synced = await syncSidecars(store.root, [{ entry: updated, version: outcome.version }], {
+        previews: options.previews !== false,
+        nsfwLevel: options.nsfwLevel ?? 2,
+      }, (w) => updated.warnings.push(w.message));
+      updated = synced.entries[0] ?? updated;
+    }
+    return this.save(store, updated);
+  }
+
+  /** Sets a hash by hand (a file whose hash Civitai has in another form); the file is identified again. */
+  setHash(file: string, name: HashName, value: string): LibraryModel {
+    if (!HASH_NAMES.includes(name)) throw new ModeldeckError('bad_hash', `unknown hash name ${name}`);
+    const v = value.trim().toUpperCase();
+    const lengths: Record<HashName, number[]> = { SHA256: [64], BLAKE3: [64], AutoV1: [8], AutoV2: [10], AutoV3: [12, 64], CRC32: [8] };
+    if (!/^[0-9A-F]+$/.test(v) || !lengths[name].includes(v.length)) {
+      throw new ModeldeckError('bad_hash', `${value}: not a ${name} (${lengths[name].join(' or ')} hex digits)`);
+    }
+    const { store, entry } = this.requireEntry(file);
+    const stored = name === 'AutoV3' ? v.slice(0, 12) : v;
+    const updated: ModelEntry = {
+      ...entry,
+      hashes: { ...entry.hashes, [name]: stored },
+      hashSources: { ...entry.hashSources, [name]: 'manual' },
+      manual: { ...entry.manual, hashes: { ...entry.manual?.hashes, [name]: stored } },
+      civitai: entry.manual?.link ? entry.civitai : { status: 'unknown' },
+    };
+    return this.save(store, updated);
+  }
+
+  /** Every model's hashes, Civitai ids and manual edits, with paths relative to its root. */
+  export(root?: string): ExportDocument {
+    return exportLibrary(this.storeFor(root).all());
+  }
+
+  /** Applies an export by SHA256 (or fingerprint) to `root`: works after moves, renames, and on another machine. */
+  async import(doc: unknown, root?: string): Promise<ImportReport> {
+    const store = this.storeFor(root);
+    const report = importIntoLibrary(store, doc);
+    await store.compact();
+    return report;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    for (const s of this.stores.values()) s.close();
+    await this.engine.close();
+    await this.client?.close();
+  }
+
+  private async runScan(options: ScanOptions): Promise<ScanReport> {
+    const started = Date.now();
+    const report = emptyReport(this.roots);
+    const progress: ScanProgress = {
+      phase: 'walk',
+      filesFound: 0,
+      filesToHash: 0,
+      filesHashed: 0,
+      bytesToHash: 0,
+      bytesHashed: 0,
+      bytesPerSecond: 0,
+      etaSeconds: null,
+      lookups: 0,
+      previews: 0,
+    };
+    const emit = () => options.onProgress?.({ ...progress });
+    for (const root of this.roots) {
+      const store = this.stores.get(root)!;
+      const lock = await ScanLock.acquire(root);
+      try {
+        await scanRoot({ root, store, engine: this.engine, client: options.offline ? null : this.client, report, progress, emit }, options);
+      } catch (err) {
+        if ((err as ModeldeckError).code !== 'cancelled') throw err;
+        report.cancelled = true;
+      } finally {
+        // Whatever happened, what was done is saved; the journal already holds it.
+        await store.compact().catch((err: Error) => report.warnings.push({ path: store.dir, message: `index not saved: ${err.message}` }));
+        await lock.release();
+      }
+      if (report.cancelled) break;
+    }
+    progress.phase = 'done';
+    emit();
+    report.elapsedMs = Date.now() - started;
+    return report;
+  }
+
+  private allModels(): LibraryModel[] {
+    const out: LibraryModel[] = [];
+    for (const [root, store] of this.stores) for (const e of store.all()) out.push({ ...e, root, absolute: `${root}/${e.path}` });
+    return out;
+  }
+
+  private locate(file: string): { root: string; store: IndexStore; rel: string } | undefined {
+    for (const [root, store] of this.stores) {
+      const abs = resolve(root, file);
+      const rel = relative(root, abs);
+      if (rel && !rel.startsWith('..') && !rel.startsWith(sep) && store.get(rel.split(sep).join('/'))) {
+        return { root, store, rel: rel.split(sep).join('/') };
+      }
+    }
+    return undefined;
+  }
+
+  private requireEntry(file: string): { store: IndexStore; entry: ModelEntry } {
+    const found = this.locate(file);
+    const entry = found && found.store.get(found.rel);
+    if (!found || !entry) throw new ModeldeckError('not_in_library', `${file}: not in the library (scan it first)`);
+    return { store: found.store, entry };
+  }
+
+  private save(store: IndexStore, entry: ModelEntry): LibraryModel {
+    store.put(entry);
+    return { ...entry, root: store.root, absolute: `${store.root}/${entry.path}` };
+  }
+
+  private storeFor(root?: string): IndexStore {
+    if (root === undefined) {
+      if (this.stores.size !== 1) throw new ModeldeckError('which_root', 'this library has several roots: say which');
+      return this.stores.values().next().value!;
+    }
+    const abs = resolve(root);
+    const store = [...this.stores.values()].find((s) => s.root === abs || resolve(s.root) === abs);
+    if (!store) throw new ModeldeckError('which_root', `${root}: not a root of this library`);
+    return store;
+  }
+}
+
+const managers = new Map<string, Promise<Library>>();
+
+/** A shared Library per set of roots, for notebook cells that each ask for "the" library. */
+export function getManager(roots: string[], options: LibraryOptions = {}): Promise<Library> {
+  const key = roots.map((r) => resolve(r)).sort().join('\0');
+  let lib = managers.get(key);
+  if (!lib) {
+    lib = Library.open(roots, options);
+    managers.set(key, lib);
+    lib.catch(() => managers.delete(key));
+  }
+  return lib;
+}

@@ -1,0 +1,232 @@
+/**
+ * One scan of one library root: find the files, keep what is unchanged without
+ * reading it, follow moved files by fingerprint, examine new ones, identify
+ * cheaply-known hashes first, hash the rest, identify them, write sidecars.
+ *
+ * Every finished entry goes to the index journal at once, so a scan killed in
+ * the middle resumes where it stopped.
+ */
+import pLimit from 'p-limit';
+import type { CivitaiClient, ModelVersion } from '../civitai';
+import { CancelledError, ModeldeckError } from '../errors';
+import type { HashEngine } from '../hash';
+import { DEFAULT_HASHES, HASH_NAMES, type HashName } from '../hash/names';
+import { findA1111CacheFor, loadA1111Cache } from '../sidecars';
+import { examineFile } from './examine';
+import { fingerprint } from './fingerprint';
+import { identifyEntries, needsLookup, type IdentifyOutcome } from './identify';
+import type { IndexStore } from './index-store';
+import type { ScanProgress, ScanReport } from './progress';
+import { findModelFiles, type FoundFile } from './scan-tree';
+import { syncSidecars, type SidecarOptions } from './sidecar-sync';
+import type { ModelEntry } from './types';
+
+export interface ScanOptions {
+  /** Re-hash every file and report hashes that were wrong. */
+  verify?: boolean;
+  /** Hash and probe only; say what is pending instead of asking Civitai. */
+  offline?: boolean;
+  /** Ask Civitai again even where its answer is cached. */
+  refresh?: boolean;
+  /** Download previews (default true). */
+  previews?: boolean;
+  /** Highest NSFW level of a preview (Civitai's 1 PG, 2 PG-13, 4 R, 8 X, 16 XXX); default 2. */
+  nsfwLevel?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: ScanProgress) => void;
+}
+
+export interface ScanContext {
+  root: string;
+  store: IndexStore;
+  engine: HashEngine;
+  client: CivitaiClient | null;
+  report: ScanReport;
+  progress: ScanProgress;
+  emit: () => void;
+}
+
+const EXAMINE_CONCURRENCY = 8;
+
+export async function scanRoot(ctx: ScanContext, options: ScanOptions): Promise<void> {
+  const { root, store, report, progress } = ctx;
+  const now = Date.now();
+  const warn = (path: string, message: string) => report.warnings.push({ path, message });
+  const abs = (rel: string) => `${root}/${rel}`;
+
+  progress.phase = 'walk';
+  ctx.emit();
+  const found = await findModelFiles([root], { signal: options.signal, onWarning: (w) => warn(w.path, w.message) });
+  report.files += found.length;
+  progress.filesFound += found.length;
+
+  // Unchanged files (same size and mtime) are kept as they are: zero bytes read.
+  const seen = new Set<string>();
+  const fresh: FoundFile[] = [];
+  for (const f of found) {
+    seen.add(f.path);
+    const e = store.get(f.path);
+    if (e && e.size === f.size && e.mtimeMs === f.mtimeMs) report.unchanged++;
+    else fresh.push(f);
+  }
+  const vanished = new Map<string, ModelEntry>();
+  for (const e of store.all()) if (!seen.has(e.path)) vanished.set(e.fingerprint, e);
+
+  // New and changed files: a fingerprint first, to recognise moves; then a full examination.
+  progress.phase = 'examine';
+  ctx.emit();
+  const a1111File = await findA1111CacheFor(root);
+  const a1111Cache = a1111File ? await loadA1111Cache(a1111File) : null;
+  const limit = pLimit(EXAMINE_CONCURRENCY);
+  const listings = new Map<string, Promise<string[] | undefined>>();
+  await Promise.all(
+    fresh.map((f) =>
+      limit(async () => {
+        throwIfAborted(options.signal, root);
+        try {
+          const fp = await fingerprint(f.absolute, f.size);
+          const moved = store.get(f.path) ? undefined : vanished.get(fp);
+          if (moved) {
+            vanished.delete(fp);
+            store.delete(moved.path);
+            store.put({ ...moved, path: f.path, mtimeMs: f.mtimeMs, preview: undefined });
+            report.moved++;
+            return;
+          }
+          const previous = store.get(f.path);
+          const entry = await examineFile(f, fp, previous, { a1111Cache, now, listings });
+          if (previous) report.changed++;
+          else report.added++;
+          if (entry.hashSources.SHA256 && entry.hashSources.SHA256 !== 'computed') report.adopted++;
+          for (const w of entry.warnings) warn(f.absolute, w);
+          store.put(entry);
+        } catch (err) {
+          if (err instanceof CancelledError) throw err;
+          warn(f.absolute, (err as Error).message);
+        }
+      }),
+    ),
+  );
+  for (const e of vanished.values()) {
+    store.delete(e.path);
+    report.removed++;
+  }
+
+  const entries = () => found.map((f) => store.get(f.path)).filter((e): e is ModelEntry => !!e);
+
+  // Entries whose SHA256 came from another tool, or whose header carries an AutoV3,
+  // are identified before any file is read.
+  if (ctx.client && !options.offline) await identify(ctx, entries().filter((e) => needsLookup(e, now)), options, now);
+
+  // Hash what has no SHA256 yet (and, with --verify, everything).
+  const toHash = entries().filter((e) => e.size > 0 && !e.warnings.some(isUnreadable) && (options.verify || !e.hashes.SHA256));
+  progress.phase = 'hash';
+  progress.filesToHash += toHash.length;
+  progress.bytesToHash += toHash.reduce((n, e) => n + e.size, 0);
+  ctx.emit();
+  const started = Date.now();
+  const bytesBefore = progress.bytesHashed;
+  for (const entry of toHash) {
+    throwIfAborted(options.signal, root);
+    progress.currentFile = entry.path;
+    const base = progress.bytesHashed;
+    try {
+      const result = await ctx.engine.hashFile(abs(entry.path), {
+        hashes: DEFAULT_HASHES,
+        signal: options.signal,
+        onProgress: (done) => {
+          progress.bytesHashed = base + done;
+          const elapsed = (Date.now() - started) / 1000;
+          progress.bytesPerSecond = elapsed > 0 ? (progress.bytesHashed - bytesBefore) / elapsed : 0;
+          const left = progress.bytesToHash - progress.bytesHashed;
+          progress.etaSeconds = progress.bytesPerSecond > 0 ? left / progress.bytesPerSecond : null;
+          ctx.emit();
+        },
+      });
+      store.put(withComputedHashes(entry, result.hashes, report, abs(entry.path)));
+      report.hashed++;
+      report.bytesHashed += result.size;
+    } catch (err) {
+      if (err instanceof CancelledError) throw err;
+      warn(abs(entry.path), (err as Error).message);
+      // A header too broken for AutoV3 still has whole-file hashes.
+      if (err instanceof ModeldeckError && err.code === 'malformed_file') {
+        try {
+          const result = await ctx.engine.hashFile(abs(entry.path), { hashes: ['SHA256', 'AutoV1', 'AutoV2'], signal: options.signal });
+          store.put(withComputedHashes(entry, result.hashes, report, abs(entry.path)));
+          report.hashed++;
+          report.bytesHashed += result.size;
+        } catch (again) {
+          if (again instanceof CancelledError) throw again;
+        }
+      }
+    }
+    progress.filesHashed++;
+    progress.bytesHashed = base + entry.size;
+    ctx.emit();
+  }
+  progress.currentFile = undefined;
+
+  if (ctx.client && !options.offline) await identify(ctx, entries().filter((e) => needsLookup(e, now)), options, now);
+
+  for (const e of entries()) {
+    if (e.civitai.status === 'found') report.identified++;
+    else if (e.civitai.status === 'not_found') report.notOnCivitai++;
+    else if (e.size > 0) report.pendingLookup++;
+  }
+}
+
+async function identify(ctx: ScanContext, todo: ModelEntry[], options: ScanOptions, now: number): Promise<void> {
+  if (todo.length === 0) return;
+  ctx.progress.phase = 'lookup';
+  ctx.emit();
+  const outcomes: IdentifyOutcome[] = await identifyEntries(ctx.client!, todo, { refresh: options.refresh, signal: options.signal, now });
+  const found: { entry: ModelEntry; version: ModelVersion }[] = [];
+  for (const o of outcomes) {
+    ctx.store.put(o.entry);
+    if (o.version) found.push({ entry: o.entry, version: o.version });
+  }
+  ctx.progress.lookups = ctx.client!.requestCount;
+  ctx.emit();
+  if (found.length === 0) return;
+  ctx.progress.phase = 'sidecars';
+  ctx.emit();
+  const sidecarOptions: SidecarOptions = { previews: options.previews !== false, nsfwLevel: options.nsfwLevel ?? 2, signal: options.signal };
+  const written = await syncSidecars(ctx.root, found, sidecarOptions, (w) => ctx.report.warnings.push(w));
+  for (const entry of written.entries) ctx.store.put(entry);
+  ctx.report.previewsWritten += written.previews;
+  ctx.progress.previews += written.previews;
+  ctx.emit();
+}
+
+/** Records hashes read from the file itself; reports where earlier values (adopted or from a past scan) were wrong. */
+function withComputedHashes(entry: ModelEntry, computed: ModelEntry['hashes'], report: ScanReport, path: string): ModelEntry {
+  const hashes = { ...entry.hashes };
+  const hashSources = { ...entry.hashSources };
+  let civitai = entry.civitai;
+  for (const name of HASH_NAMES) {
+    const value = computed[name];
+    if (!value) continue;
+    const recorded = entry.hashes[name];
+    // AutoV2 is the start of SHA256: a wrong SHA256 is reported once, not twice.
+    const derived = name === 'AutoV2' && entry.hashes.SHA256 !== computed.SHA256;
+    if (recorded && recorded !== value && entry.hashSources[name] !== 'manual' && !derived) {
+      report.verifyMismatches.push({ path, hash: name, recorded, actual: value, source: entry.hashSources[name] ?? 'unknown' });
+      // An identification made from a wrong hash is not to be trusted.
+      if (entry.civitai.status !== 'unknown' && !entry.manual?.link) civitai = { status: 'unknown' };
+    }
+    if (entry.hashSources[name] === 'manual') continue;
+    hashes[name as HashName] = value;
+    hashSources[name as HashName] = 'computed';
+  }
+  if (computed.AutoV3Full) hashes.AutoV3Full = computed.AutoV3Full;
+  return { ...entry, hashes, hashSources, verified: true, civitai };
+}
+
+function isUnreadable(warning: string): boolean {
+  return /no such file|permission denied|not a regular file|I\/O error|not connected/.test(warning);
+}
+
+function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new CancelledError(what);
+}

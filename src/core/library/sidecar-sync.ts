@@ -1,0 +1,64 @@
+/**
+ * After an identification: leave what other tools read beside the model —
+ * `.civitai.info` (Civitai Helper, qDiffusion, ComfyUI-Lora-Manager), A1111's
+ * `.json` user metadata, and a `.preview.<ext>` image — never overwriting what
+ * the user already has.
+ */
+import { basename, dirname } from 'node:path';
+import type { ModelVersion } from '../civitai';
+import { choosePreview, downloadPreviews, mergeA1111Json, writeCivitaiInfo } from '../sidecars';
+import type { ScanWarning } from './progress';
+import type { ModelEntry } from './types';
+
+export interface SidecarOptions {
+  previews: boolean;
+  nsfwLevel: number;
+  signal?: AbortSignal;
+  /** Previews downloaded at once. */
+  concurrency?: number;
+}
+
+export async function syncSidecars(
+  root: string,
+  found: { entry: ModelEntry; version: ModelVersion }[],
+  options: SidecarOptions,
+  warn: (w: ScanWarning) => void,
+): Promise<{ entries: ModelEntry[]; previews: number }> {
+  const updated = new Map<string, ModelEntry>();
+  const jobs: { entry: ModelEntry; url: string; modelPath: string }[] = [];
+  for (const { entry, version } of found) {
+    const modelPath = `${root}/${entry.path}`;
+    for (const write of [
+      () => writeCivitaiInfo(root, modelPath, version),
+      () => mergeA1111Json(root, modelPath, version, entry.kind),
+    ]) {
+      try {
+        const result = await write();
+        for (const message of result?.warnings ?? []) warn({ path: modelPath, message });
+      } catch (err) {
+        warn({ path: modelPath, message: (err as Error).message });
+      }
+    }
+    if (options.previews && !entry.preview) {
+      const image = choosePreview(version.images, options.nsfwLevel);
+      if (image) jobs.push({ entry, url: image.url, modelPath });
+    }
+  }
+  let previews = 0;
+  const results = await downloadPreviews(
+    root,
+    jobs.map((j) => ({ url: j.url, modelPath: j.modelPath })),
+    { concurrency: options.concurrency ?? 4, signal: options.signal },
+  );
+  results.forEach((r, i) => {
+    const { entry, modelPath } = jobs[i];
+    if (r.file) {
+      previews++;
+      const rel = entry.path.includes('/') ? `${dirname(entry.path)}/${basename(r.file)}` : basename(r.file);
+      updated.set(entry.path, { ...entry, preview: rel });
+    } else if (r.error) {
+      warn({ path: modelPath, message: r.error });
+    }
+  });
+  return { entries: [...updated.values()], previews };
+}

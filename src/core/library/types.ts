@@ -1,0 +1,82 @@
+/**
+ * What the library remembers about each model file. One `ModelEntry` per file,
+ * keyed by its path relative to the library root (always `/`-separated, so an
+ * index written on Colab reads the same on Windows).
+ */
+import type { FileHashes, HashName } from '../hash/names';
+import type { BaseModel, ModelKind } from '../probe/types';
+
+/** Where a hash value came from. Only `computed` is read from the file's bytes by modeldeck. */
+export type HashSource =
+  | 'computed'
+  /** The AutoV3 a trainer wrote into the safetensors header (`sshs_model_hash`): unverified. */
+  | 'header'
+  | 'a1111-cache'
+  | 'civitai-info'
+  | 'a1111-json'
+  | 'lm-metadata'
+  | 'sm-cm-info'
+  | 'manual';
+
+export interface CivitaiLink {
+  modelId: number;
+  versionId: number;
+  modelName: string;
+  versionName: string;
+  /** Civitai's model type: `LORA`, `Checkpoint`, `TextualInversion`, ... */
+  type: string;
+  /** Civitai's base model label: `SD 1.5`, `SDXL 1.0`, `Pony`, `Flux.1 D`, ... */
+  baseModel: string | null;
+  trainedWords: string[];
+  nsfwLevel: number | null;
+  pageUrl: string;
+  /** Which hash matched, or `manual` for a link the user made. */
+  matchedBy: HashName | 'manual';
+}
+
+/**
+ * The Civitai side of an entry. A lookup that fails (offline, rate limited)
+ * never replaces a `found` or `not_found` answer: it is kept in `lastError`.
+ */
+export interface CivitaiState {
+  status: 'unknown' | 'found' | 'not_found';
+  link?: CivitaiLink;
+  /** When Civitai last answered found or not found (ms since epoch). */
+  checkedAt?: number;
+  lastError?: { code: string; message: string; at: number };
+}
+
+export interface ManualOverrides {
+  /** A Civitai version the user linked this file to (a pruned or converted file Civitai does not know). */
+  link?: { modelId: number | null; versionId: number; input: string; at: number };
+  /** Hashes the user set by hand; they win over computed ones until the file changes. */
+  hashes?: Partial<Record<HashName, string>>;
+}
+
+export interface ModelEntry {
+  /** Relative to the root, `/`-separated. */
+  path: string;
+  size: number;
+  mtimeMs: number;
+  /** Size plus a hash of a few sampled blocks: recognises a moved or renamed file without hashing it. */
+  fingerprint: string;
+  hashes: FileHashes;
+  hashSources: Partial<Record<HashName, HashSource>>;
+  /** SHA256 was computed from this file's bytes (not adopted from another tool or a header). */
+  verified: boolean;
+  kind: ModelKind;
+  baseModel: BaseModel;
+  /** The kind the folder implies (`models/Lora` -> lora), when the folder is a known layout. */
+  folderKind?: ModelKind;
+  evidence: string[];
+  /** Where folder, probe and Civitai disagree about kind or base model. */
+  conflicts: string[];
+  civitai: CivitaiState;
+  manual?: ManualOverrides;
+  /** Relative path of the preview image beside the model, when there is one. */
+  preview?: string;
+  /** When modeldeck first saw this file (ms since epoch): "date added". */
+  addedAt: number;
+  /** Per-file problems from the last scan (unreadable, malformed header, invalid sidecar...). */
+  warnings: string[];
+}
