@@ -15,6 +15,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModeldeckError } from '../errors';
+import { decodeEntry, encodeEntry, type EntryRow } from './index-codec';
 import type { ModelEntry } from './types';
 
 export const INDEX_DIR = '.modeldeck';
@@ -27,7 +28,8 @@ interface Snapshot {
   format: number;
   tool: 'modeldeck';
   savedAt: number;
-  entries: ModelEntry[];
+  /** One row per model, in the compact form of index-codec.ts. */
+  rows: EntryRow[];
 }
 
 /** A journal line: an entry written, or a path removed. */
@@ -35,7 +37,12 @@ type JournalLine = { put: ModelEntry } | { del: string };
 
 export class IndexStore {
   readonly dir: string;
-  private readonly entries = new Map<string, ModelEntry>();
+  /**
+   * Entries by path. Rows from the snapshot are decoded on first access: a
+   * 50,000-model index then opens in the time of one JSON.parse, and a session
+   * that looks at a few models never builds the rest.
+   */
+  private readonly entries = new Map<string, ModelEntry | EntryRow>();
   private journalFd: number | null = null;
   /** Problems met while loading (a damaged snapshot set aside, torn journal lines). */
   readonly loadWarnings: string[] = [];
@@ -56,11 +63,25 @@ export class IndexStore {
   }
 
   get(path: string): ModelEntry | undefined {
-    return this.entries.get(path);
+    const e = this.entries.get(path);
+    return Array.isArray(e) ? this.decode(path, e) : e;
   }
 
-  all(): IterableIterator<ModelEntry> {
-    return this.entries.values();
+  *all(): IterableIterator<ModelEntry> {
+    for (const [path, e] of this.entries) {
+      const entry = Array.isArray(e) ? this.decode(path, e) : e;
+      if (entry) yield entry;
+    }
+  }
+
+  private decode(path: string, row: EntryRow): ModelEntry | undefined {
+    const entry = decodeEntry(row);
+    if (entry) this.entries.set(path, entry);
+    else {
+      this.entries.delete(path);
+      this.loadWarnings.push(`${join(this.dir, SNAPSHOT)}: the entry of ${path} is damaged and was dropped (a rescan restores it)`);
+    }
+    return entry ?? undefined;
   }
 
   /** Records an entry in memory and appends it to the journal, so it survives a crash. */
@@ -76,7 +97,8 @@ export class IndexStore {
   /** Writes a new snapshot atomically and empties the journal. */
   async compact(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    const snapshot: Snapshot = { format: INDEX_FORMAT, tool: 'modeldeck', savedAt: Date.now(), entries: [...this.entries.values()] };
+    const rows = Array.from(this.entries.values(), (e) => (Array.isArray(e) ? e : encodeEntry(e)));
+    const snapshot: Snapshot = { format: INDEX_FORMAT, tool: 'modeldeck', savedAt: Date.now(), rows };
     const target = join(this.dir, SNAPSHOT);
     const tmp = `${target}.${process.pid}.tmp`;
     const fh = await open(tmp, 'w');
@@ -132,14 +154,19 @@ export class IndexStore {
     } catch {
       snapshot = null;
     }
-    if (!snapshot || snapshot.tool !== 'modeldeck' || snapshot.format !== INDEX_FORMAT || !Array.isArray(snapshot.entries)) {
+    if (!snapshot || snapshot.tool !== 'modeldeck' || snapshot.format !== INDEX_FORMAT || !Array.isArray(snapshot.rows)) {
       // Never lose what was there: keep the unreadable file aside and start afresh (a rescan rebuilds it).
       const aside = `${file}.unreadable-${Date.now()}`;
       await rename(file, aside).catch(() => undefined);
       this.loadWarnings.push(`${file}: not a modeldeck index of format ${INDEX_FORMAT}; kept as ${aside} and starting a new index`);
       return;
     }
-    for (const e of snapshot.entries) if (isEntry(e)) this.entries.set(e.path, e);
+    let damaged = 0;
+    for (const row of snapshot.rows) {
+      if (Array.isArray(row) && typeof row[0] === 'string') this.entries.set(row[0], row);
+      else damaged++;
+    }
+    if (damaged) this.loadWarnings.push(`${file}: ${damaged} damaged entries skipped (a rescan restores them)`);
   }
 
   private async replayJournal(): Promise<void> {

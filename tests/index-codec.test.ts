@@ -1,0 +1,63 @@
+import { decodeEntry, encodeEntry } from '../src/core/library/index-codec';
+import type { ModelEntry } from '../src/core/library/types';
+
+const SHA = 'AB'.repeat(32);
+const V3 = 'CD'.repeat(32);
+
+const base: ModelEntry = {
+  path: 'models/Lora/sub dir/x ✓.safetensors',
+  size: 123,
+  mtimeMs: 1700000000123.456,
+  fingerprint: '123:abcdef',
+  hashes: { SHA256: SHA, AutoV2: SHA.slice(0, 10), AutoV1: '12345678', AutoV3: V3.slice(0, 12), AutoV3Full: V3 },
+  hashSources: { SHA256: 'computed', AutoV2: 'computed', AutoV1: 'computed', AutoV3: 'computed' },
+  verified: true,
+  kind: 'lora',
+  baseModel: 'sdxl',
+  folderKind: 'lora',
+  evidence: ['tensor lora_unet_* keys'],
+  conflicts: [],
+  civitai: {
+    status: 'found',
+    checkedAt: 5,
+    link: { modelId: 1, versionId: 2, modelName: 'M', versionName: 'v', type: 'LORA', baseModel: 'SDXL 1.0', trainedWords: ['w'], nsfwLevel: 1, pageUrl: 'https://civitai.com/models/1?modelVersionId=2', matchedBy: 'SHA256' },
+  },
+  preview: 'models/Lora/sub dir/x ✓.preview.png',
+  addedAt: 9,
+  warnings: [],
+};
+
+test.each<[string, ModelEntry]>([
+  ['a computed, identified entry', base],
+  [
+    'adopted hashes, a red-host page, a preview elsewhere, manual edits, warnings and an error',
+    {
+      ...base,
+      hashes: { SHA256: SHA, AutoV2: SHA.slice(0, 10), AutoV3: 'EF'.repeat(6) },
+      hashSources: { SHA256: 'civitai-info', AutoV2: 'civitai-info', AutoV3: 'header' },
+      verified: false,
+      folderKind: undefined,
+      conflicts: ['the folder says vae, the file says lora'],
+      civitai: {
+        status: 'found',
+        link: { ...base.civitai.link!, pageUrl: 'https://civitai.red/models/1?modelVersionId=2', matchedBy: 'manual' },
+        lastError: { code: 'civitai_offline', message: 'down', at: 3 },
+      },
+      manual: { link: { modelId: 1, versionId: 2, input: 'urn:air:sdxl:lora:civitai:1@2', at: 4 }, hashes: { AutoV3: 'EF'.repeat(6) } },
+      preview: 'elsewhere/p.png',
+      warnings: ['odd'],
+    },
+  ],
+  ['an entry never looked up, no preview', { ...base, hashes: {}, hashSources: {}, civitai: { status: 'unknown' }, preview: undefined, folderKind: undefined }],
+])('%s survives the compact snapshot form unchanged', (_name, entry) => {
+  const row = JSON.parse(JSON.stringify(encodeEntry(entry)));
+  const back = decodeEntry(row)!;
+  const clean = JSON.parse(JSON.stringify(entry));
+  expect(JSON.parse(JSON.stringify(back))).toEqual(clean);
+});
+
+test('the compact form is smaller, and a damaged row is refused', () => {
+  expect(JSON.stringify(encodeEntry(base)).length).toBeLessThan(JSON.stringify(base).length * 0.7);
+  expect(decodeEntry({ path: 'x' })).toBeNull();
+  expect(decodeEntry(['x', 'not a size'])).toBeNull();
+});
