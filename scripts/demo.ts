@@ -1,46 +1,36 @@
 /**
- * `npm run demo`: what modeldeck does today, on a sample library made on the
- * spot, against a fake Civitai on 127.0.0.1 (the real one is never contacted).
- *
- * It runs the real `modeldeck` command, as a user would in a `!` cell:
- *   1. hash every file (one read each, all six Civitai hashes);
- *   2. probe every file (kind, base model, embedded AutoV3; no hashing);
- *   3. look files up on Civitai: by file, by the AutoV3 a LoRA carries in its
- *      header, by a pasted URL, and a file Civitai does not know.
+ * `npm run demo`: the whole job on this machine, with no network. It makes a
+ * small model library in a temporary folder, starts a fake Civitai on
+ * 127.0.0.1 (the one the tests use; the real Civitai is never contacted), and
+ * runs the real `modeldeck` command on it, as a user would in a `!` cell.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeCivitai } from '../tests/fake-civitai';
 import { writeSampleLibrary } from './sample-library';
 
-const root = join(__dirname, '..', '..', '..');
-const bin = join(root, 'bin', 'modeldeck.js');
+const repo = join(__dirname, '..', '..', '..');
+const bin = join(repo, 'bin', 'modeldeck.js');
 
 /** Runs the command in a child process; asynchronously, since the fake Civitai answers from this one. */
-function modeldeck(args: string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
-  console.log(`\n$ modeldeck ${args.map((a) => (a.startsWith(root) ? a.slice(root.length + 1) : a)).join(' ')}`);
+function modeldeck(args: string[], env: NodeJS.ProcessEnv, shown: (a: string) => string): Promise<number> {
+  console.log(`\n$ modeldeck ${args.map(shown).join(' ')}`);
   const child = spawn(process.execPath, [bin, ...args], { stdio: 'inherit', env: { ...process.env, ...env } });
   return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
 }
 
 async function main(): Promise<void> {
-  const library = join(root, '.demo', 'models');
+  const work = mkdtempSync(join(tmpdir(), 'modeldeck-demo-'));
+  const library = join(work, 'models');
+  const shown = (a: string) => (a.startsWith(work) ? `$DEMO${a.slice(work.length)}` : a);
   const files = writeSampleLibrary(library);
-  const paths = Object.values(files).map((f) => f.path);
-  console.log(`Sample library: ${paths.length} files under .demo/models`);
-
-  console.log('\n== 1. Hashes, from one read of each file (the broken download is reported, the rest go on)');
-  await modeldeck(['hash', '--hashes', 'all', ...paths]);
-
-  console.log('\n== 2. What each file is, from its header alone (the .ckpt pickle is never opened)');
-  await modeldeck(['probe', ...paths]);
-
-  const fake = await new FakeCivitai({ fixturesDir: join(root, 'tests', 'fixtures', 'civitai') }).start();
-  const cache = mkdtempSync(join(tmpdir(), 'modeldeck-demo-cache-'));
-  const env = { CIVITAI_BASE_URL: fake.url, CIVITAI_FALLBACK_BASE_URLS: '', MODELDECK_CACHE_DIR: cache };
+  const fake = await new FakeCivitai({ fixturesDir: join(repo, 'tests', 'fixtures', 'civitai') }).start();
+  const env = { CIVITAI_BASE_URL: fake.url, CIVITAI_FALLBACK_BASE_URLS: '', MODELDECK_CACHE_DIR: join(work, 'cache') };
   try {
+    // What the fake Civitai knows: the SD 1.5 LoRA by its SHA256, the SDXL LoRA by the
+    // AutoV3 its trainer wrote into its header. The embedding and the pickle are unknown.
     const detail = files['Lora/add_detail.safetensors'];
     fake.addVersion({
       modelName: 'Detail Booster',
@@ -56,26 +46,31 @@ async function main(): Promise<void> {
       name: 'v2',
       baseModel: 'Pony',
       trainedWords: ['pony style'],
-      files: [{ name: 'pony_style_xl.safetensors', hashes: { SHA256: xl.sha256, AutoV3: xlHeaderHash.slice(0, 12) }, sizeKB: xl.bytes.length / 1024 }],
+      files: [{ name: 'pony_style_xl.safetensors', hashes: { SHA256: 'F'.repeat(64), AutoV3: xlHeaderHash.slice(0, 12) }, sizeKB: xl.bytes.length / 1024 }],
     });
+    console.log(`A sample library of ${Object.keys(files).length} files in $DEMO/models (DEMO=${work}); a fake Civitai at ${fake.url}`);
 
-    console.log(`\n== 3. Identify on Civitai (a fake Civitai at ${fake.url})`);
-    await modeldeck(['lookup', detail.path], env);
-    console.log('\n-- the SDXL LoRA by the AutoV3 in its header, before any hashing:');
-    await modeldeck(['lookup', xlHeaderHash.slice(0, 12).toUpperCase()], env);
-    console.log('\n-- a pasted Civitai URL (real 2023 data from the fixtures):');
-    await modeldeck(['lookup', 'https://civitai.com/models/7808/easynegative'], env);
-    console.log('\n-- a file Civitai does not know gets a one-line answer and exit code 1:');
-    await modeldeck(['lookup', files['embeddings/bad_hands.safetensors'].path], env);
-    console.log('\n-- asked again, the answer comes from the on-disk cache (no request):');
-    const before = fake.counts();
-    await modeldeck(['lookup', detail.path], env);
-    const asked = Object.values(fake.counts()).reduce((a, b) => a + b, 0) - Object.values(before).reduce((a, b) => a + b, 0);
-    console.log(`requests to the fake Civitai for that lookup: ${asked}`);
-    console.log(`\nrequests to the fake Civitai, by endpoint: ${JSON.stringify(fake.counts())}`);
+    console.log('\n== 1. Scan: hash what is new (one read per file), identify in bulk, write sidecars and previews');
+    await modeldeck(['scan', library], env, shown);
+    console.log('\nFiles beside the LoRAs now (for A1111, Forge, ComfyUI-Lora-Manager, qDiffusion):');
+    for (const name of readdirSync(join(library, 'Lora')).sort()) console.log(`  Lora/${name}`);
+
+    console.log('\n== 2. What the library knows');
+    await modeldeck(['ls', library], env, shown);
+    await modeldeck(['info', detail.path], env, shown);
+
+    console.log('\n== 3. A rescan reads no model bytes and asks Civitai nothing');
+    fake.reset();
+    await modeldeck(['scan', library], env, shown);
+    console.log(`requests to the fake Civitai during the rescan: ${fake.count()}`);
+
+    console.log('\n== 4. Single files: hashes, what a file is, a pasted Civitai URL');
+    await modeldeck(['hash', '--hashes', 'all', detail.path], env, shown);
+    await modeldeck(['probe', files['Stable-diffusion/old_model.ckpt'].path, files['embeddings/bad_hands.safetensors'].path], env, shown);
+    await modeldeck(['lookup', 'https://civitai.com/models/7808/easynegative'], env, shown);
   } finally {
     await fake.stop();
-    rmSync(cache, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -11,6 +11,7 @@ import { registerLs } from './commands/ls';
 import { registerInfo } from './commands/info';
 import { registerLink } from './commands/link';
 import { registerTransfer } from './commands/transfer';
+import { registerWatch } from './commands/watch';
 import { version } from '../version';
 
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerLink(program);
   registerTransfer(program);
+  registerWatch(program);
   return program;
 }
 

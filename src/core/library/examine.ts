@@ -9,6 +9,7 @@ import type { HashName } from '../hash/names';
 import { probeFile, type ProbeResult } from '../probe';
 import { readPeerSidecars, type A1111Cache } from '../sidecars';
 import { findConflicts } from './conflicts';
+import { withoutPath } from './progress';
 import type { FoundFile } from './scan-tree';
 import type { HashSource, ModelEntry } from './types';
 
@@ -33,7 +34,7 @@ export async function examineFile(
     try {
       probe = await probeFile(found.absolute, found.folderKind ? { kindHint: found.folderKind } : {});
     } catch (err) {
-      warnings.push((err as Error).message);
+      warnings.push(withoutPath(found.absolute, (err as Error).message));
     }
   }
 
@@ -52,7 +53,7 @@ export async function examineFile(
     ctx.listings.set(dir, listing);
   }
   const peers = await readPeerSidecars(found.absolute, { dirEntries: await listing, modelSize: found.size });
-  warnings.push(...peers.warnings);
+  warnings.push(...peers.warnings.map((w) => withoutPath(found.absolute, w)));
   // Other tools' hashes are adopted only for a file seen for the first time. A file
   // that changed since the last scan has new bytes: the sidecars beside it (ours
   // included) describe the old ones.

@@ -1,4 +1,4 @@
-export { Library, getManager, type LibraryOptions, type LibraryModel } from './library';
+export { Library, getManager, type LibraryOptions, type LibraryModel, type LibraryWatchOptions, type LibraryWatcher } from './library';
 export { findRootOf } from './find-root';
 export { filterModels, statusesOf, displayName, MODEL_STATUSES, SORT_KEYS, type ModelFilter, type ModelStatus, type SortKey } from './filter';
 export { validateExport, EXPORT_FORMAT, type ExportDocument, type ImportReport } from './export';

@@ -21,6 +21,7 @@ import { filterModels, type ModelFilter } from './filter';
 import { applyFound, identifyEntries } from './identify';
 import { syncSidecars } from './sidecar-sync';
 import { IndexStore } from './index-store';
+import { watchRoots, type WatchBatch, type Watcher } from '../watch';
 import { ScanLock } from './lock';
 import { emptyReport, type ScanProgress, type ScanReport } from './progress';
 import { scanRoot, type ScanOptions } from './scan';
@@ -31,6 +32,25 @@ export interface LibraryOptions {
   civitai?: CivitaiOptions | false;
 }
 
+export interface LibraryWatchOptions {
+  /** Poll instead of file events: `'auto'` (default) polls on Drive and network mounts. */
+  poll?: boolean | 'auto';
+  pollIntervalMs?: number;
+  /** Options of the scans the watcher starts. */
+  scan?: ScanOptions;
+  onBatch?: (batch: WatchBatch) => void;
+  onScan?: (report: ScanReport) => void;
+  onError?: (err: Error) => void;
+}
+
+export interface LibraryWatcher {
+  /** Resolves when the watcher has taken its first look (and started its catch-up scan). */
+  ready: Promise<void>;
+  /** Roots watched by polling rather than file events. */
+  polledRoots: readonly string[];
+  close(): Promise<void>;
+}
+
 /** An entry with the root it belongs to and its absolute path. */
 export type LibraryModel = ModelEntry & { root: string; absolute: string };
 
@@ -38,6 +58,7 @@ export class Library {
   private readonly engine = new HashEngine();
   private readonly client: CivitaiClient | null;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly watchers = new Set<Watcher>();
 
   private constructor(
     readonly roots: string[],
@@ -163,7 +184,53 @@ export class Library {
     return report;
   }
 
+  /**
+   * Watches the roots and scans again when model files appear, change or go
+   * away (a file still being written is waited for). Changes that arrive while a
+   * scan runs are picked up by one more scan, not one per file, so new files are
+   * hashed and identified in batches.
+   */
+  watch(options: LibraryWatchOptions = {}): LibraryWatcher {
+    let pending = false;
+    let closed = false;
+    const rescan = () => {
+      if (pending || closed) return;
+      pending = true;
+      // Queued behind a running scan; by the time it starts it sees every change so far.
+      void this.queue.then(() => {
+        pending = false;
+        if (closed) return;
+        return this.scan(options.scan).then(
+          (report) => options.onScan?.(report),
+          (err: Error) => options.onError?.(err),
+        );
+      });
+    };
+    const watcher = watchRoots(this.roots, {
+      poll: options.poll,
+      pollIntervalMs: options.pollIntervalMs,
+      onBatch: (batch) => {
+        options.onBatch?.(batch);
+        rescan();
+      },
+      onError: (err) => options.onError?.(err),
+    });
+    // Changes made between the caller's last scan and the watcher's first look are caught by one scan now.
+    const ready = watcher.ready.then(() => rescan());
+    this.watchers.add(watcher);
+    return {
+      ready,
+      polledRoots: watcher.polledRoots,
+      close: async () => {
+        closed = true;
+        this.watchers.delete(watcher);
+        await watcher.close();
+      },
+    };
+  }
+
   async close(): Promise<void> {
+    await Promise.all([...this.watchers].map((w) => w.close()));
     await this.queue;
     for (const s of this.stores.values()) s.close();
     await this.engine.close();

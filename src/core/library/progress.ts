@@ -73,3 +73,17 @@ export function emptyReport(roots: string[]): ScanReport {
     elapsedMs: 0,
   };
 }
+
+/**
+ * Adds a warning about `path`. Engine errors start with the file they are
+ * about, and the warning carries the path already, so that prefix is dropped;
+ * the same problem met twice (probing, then hashing) is reported once.
+ */
+export function addWarning(report: ScanReport, path: string, message: string): void {
+  const text = withoutPath(path, message);
+  if (!report.warnings.some((w) => w.path === path && w.message === text)) report.warnings.push({ path, message: text });
+}
+
+export function withoutPath(path: string, message: string): string {
+  return message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message;
+}

@@ -16,7 +16,7 @@ import { examineFile } from './examine';
 import { fingerprint } from './fingerprint';
 import { identifyEntries, needsLookup, type IdentifyOutcome } from './identify';
 import type { IndexStore } from './index-store';
-import type { ScanProgress, ScanReport } from './progress';
+import { addWarning, type ScanProgress, type ScanReport } from './progress';
 import { findModelFiles, type FoundFile } from './scan-tree';
 import { syncSidecars, type SidecarOptions } from './sidecar-sync';
 import type { ModelEntry } from './types';
@@ -51,7 +51,7 @@ const EXAMINE_CONCURRENCY = 8;
 export async function scanRoot(ctx: ScanContext, options: ScanOptions): Promise<void> {
   const { root, store, report, progress } = ctx;
   const now = Date.now();
-  const warn = (path: string, message: string) => report.warnings.push({ path, message });
+  const warn = (path: string, message: string) => addWarning(report, path, message);
   const abs = (rel: string) => `${root}/${rel}`;
 
   progress.phase = 'walk';
@@ -192,7 +192,7 @@ async function identify(ctx: ScanContext, todo: ModelEntry[], options: ScanOptio
   ctx.progress.phase = 'sidecars';
   ctx.emit();
   const sidecarOptions: SidecarOptions = { previews: options.previews !== false, nsfwLevel: options.nsfwLevel ?? 2, signal: options.signal };
-  const written = await syncSidecars(ctx.root, found, sidecarOptions, (w) => ctx.report.warnings.push(w));
+  const written = await syncSidecars(ctx.root, found, sidecarOptions, (w) => addWarning(ctx.report, w.path, w.message));
   for (const entry of written.entries) ctx.store.put(entry);
   ctx.report.previewsWritten += written.previews;
   ctx.progress.previews += written.previews;
