@@ -10,7 +10,8 @@
  * MalformedFileError with a one-line reason, and the length is checked against
  * the file size and a hard cap before anything is allocated.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { openForReading } from './open-file';
+import type { FileHandle } from 'node:fs/promises';
 import { FileAccessError, MalformedFileError, describeFsError } from './errors';
 
 /** The safetensors format's own limit on the header size. */
@@ -80,12 +81,7 @@ export async function readSafetensorsHeaderFrom(
 
 /** Opens `file` and reads its safetensors header. */
 export async function readSafetensorsHeader(file: string): Promise<SafetensorsHeader> {
-  let fh: FileHandle;
-  try {
-    fh = await open(file, 'r');
-  } catch (err) {
-    throw new FileAccessError(file, describeFsError(err), { cause: err });
-  }
+  const fh = await openForReading(file);
   try {
     const { size } = await fh.stat();
     return await readSafetensorsHeaderFrom(fh, file, size);

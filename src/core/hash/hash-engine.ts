@@ -12,7 +12,8 @@
  * One engine hashes one file at a time (calls queue): reading two files at once
  * from one disk, or one network mount, is slower than reading them in turn.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { openForReading } from '../open-file';
+import type { FileHandle } from 'node:fs/promises';
 import { CancelledError, FileAccessError, ModeldeckError, describeFsError } from '../errors';
 import { checkHeaderLength, hasSafetensorsExtension } from '../safetensors';
 import { assignLanes } from './assign-lanes';
@@ -89,12 +90,7 @@ export class HashEngine {
 
   private async run(file: string, { hashes = DEFAULT_HASHES, onProgress, signal }: HashFileOptions): Promise<HashFileResult> {
     if (signal?.aborted) throw new CancelledError(file);
-    let fh: FileHandle;
-    try {
-      fh = await open(file, 'r');
-    } catch (err) {
-      throw new FileAccessError(file, describeFsError(err), { cause: err });
-    }
+    const fh = await openForReading(file);
     try {
       const stat = await fh.stat().catch((err) => {
         throw new FileAccessError(file, describeFsError(err), { cause: err });

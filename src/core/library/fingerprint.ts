@@ -7,7 +7,7 @@
  * `scan --verify` re-hashes everything for whoever wants certainty.
  */
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { openForReading } from '../open-file';
 import { FileAccessError, describeFsError } from '../errors';
 
 const SAMPLE = 4096;
@@ -15,12 +15,7 @@ const SAMPLE = 4096;
 export async function fingerprint(file: string, size: number): Promise<string> {
   const h = createHash('sha256');
   const buf = Buffer.alloc(SAMPLE);
-  let fh;
-  try {
-    fh = await open(file, 'r');
-  } catch (err) {
-    throw new FileAccessError(file, describeFsError(err), { cause: err });
-  }
+  const fh = await openForReading(file);
   try {
     const offsets = [...new Set([0, Math.max(0, Math.floor(size / 2) - SAMPLE / 2), Math.max(0, size - SAMPLE)])];
     for (const at of offsets) {

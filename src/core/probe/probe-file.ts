@@ -5,7 +5,8 @@
  * Errors are per file and one line: FileAccessError when the file cannot be
  * read, MalformedFileError when its header breaks its format.
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { openForReading } from '../open-file';
+import { stat, type FileHandle } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { FileAccessError, describeFsError } from '../errors';
 import { MAX_HEADER_BYTES, hasSafetensorsExtension, readSafetensorsHeaderFrom } from '../safetensors';
@@ -34,12 +35,7 @@ export async function probeFile(file: string, options: ProbeOptions = {}): Promi
   const ext = extname(file).toLowerCase();
   if (PICKLE_EXTENSIONS.includes(ext)) return pickleResult(file, size, `${ext} extension`, options);
 
-  let fh: FileHandle;
-  try {
-    fh = await open(file, 'r');
-  } catch (err) {
-    throw new FileAccessError(file, describeFsError(err), { cause: err });
-  }
+  const fh = await openForReading(file);
   try {
     size = (await fh.stat()).size;
     if (hasSafetensorsExtension(file)) return await probeSafetensors(fh, file, size, options);
