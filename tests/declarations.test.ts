@@ -11,10 +11,13 @@ import { useTmpDir } from './helpers/tmpdir';
 const root = join(__dirname, '..');
 const tmp = useTmpDir();
 
+/** lib/widget is the browser bundle's build, not loaded by Node or tslab. */
+const BROWSER_BUILD = join(root, 'lib', 'widget');
+
 function declarations(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
-    if (e.isDirectory()) return e.name === 'widget' ? [] : declarations(path);
+    if (e.isDirectory()) return path === BROWSER_BUILD ? [] : declarations(path);
     return e.name.endsWith('.d.ts') ? [path] : [];
   });
 }

@@ -12,6 +12,7 @@ import { registerInfo } from './commands/info';
 import { registerLink } from './commands/link';
 import { registerTransfer } from './commands/transfer';
 import { registerWatch } from './commands/watch';
+import { registerKernel } from './commands/kernel';
 import { version } from '../version';
 
 export function buildProgram(): Command {
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerLink(program);
   registerTransfer(program);
   registerWatch(program);
+  registerKernel(program);
   return program;
 }
 

@@ -1,0 +1,407 @@
+/**
+ * The messages between the kernel and the models panel widget.
+ *
+ * Plain types and a few constants, with no imports: the kernel (Node) and the
+ * widget (browser bundle, `src/widget`) both import this file, so the two
+ * sides can never disagree about a field.
+ *
+ * Transport: Jupyter widget protocol 2.1.0 over one comm per panel.
+ * - State (`PanelState`) travels in `comm_open` and in `update` messages.
+ * - Everything else travels as `custom` messages: the widget sends a
+ *   `PanelRequest`, the kernel answers with a `ReplyMessage` carrying the same
+ *   `requestId`; models arrive as `ModelsMessage` deltas and previews as
+ *   `PreviewMessage`s with the image bytes in `buffers[0]`.
+ */
+
+/** Widget protocol version sent as `comm_open` metadata. */
+export const WIDGET_PROTOCOL_VERSION = '2.1.0';
+/** The comm target every widget model opens. */
+export const WIDGET_COMM_TARGET = 'jupyter.widget';
+/** The MIME type of a widget view in a display bundle. */
+export const WIDGET_VIEW_MIME = 'application/vnd.jupyter.widget-view+json';
+
+export const MODEL_NAME = 'ModelsPanelModel';
+export const VIEW_NAME = 'ModelsPanelView';
+/** The npm package that holds the widget module (`dist/index.js`, the labextension). */
+export const MODULE_NAME = 'modeldeck';
+
+/**
+ * Version of the custom messages below (`PanelState.protocol`). Bumped when a
+ * message changes shape, so a widget can tell an incompatible kernel.
+ */
+export const PANEL_PROTOCOL = 1;
+
+/** Largest number of cards in one `models` message; a bigger batch comes in several messages. */
+export const MODELS_CHUNK = 2000;
+/** Largest number of ids in one `previews` request. */
+export const MAX_PREVIEW_IDS = 500;
+
+// ---------------------------------------------------------------------------
+// Values shared with the engine (kept equal to src/core by a compile-time check)
+
+export type ModelKind =
+  | 'checkpoint'
+  | 'lora'
+  | 'locon'
+  | 'loha'
+  | 'lokr'
+  | 'lycoris'
+  | 'embedding'
+  | 'vae'
+  | 'controlnet'
+  | 'upscaler'
+  | 'unknown';
+
+export type BaseModel = 'sd1' | 'sd2' | 'sdxl' | 'sd3' | 'flux' | 'pony' | 'illustrious' | 'noobai' | 'unknown';
+
+export type HashName = 'SHA256' | 'AutoV1' | 'AutoV2' | 'AutoV3' | 'BLAKE3' | 'CRC32';
+
+/** Where a hash came from: `computed` (read from the file), another tool's sidecar or cache, the header, or the user. */
+export type HashSource = 'computed' | 'header' | 'a1111-cache' | 'civitai-info' | 'a1111-json' | 'lm-metadata' | 'sm-cm-info' | 'manual';
+
+/** A model can have several: a manual link is also `identified`, a file with a warning also `error`. */
+export type ModelStatus = 'identified' | 'not_found' | 'unverified' | 'manual' | 'error' | 'pending';
+
+export type ScanPhase = 'walk' | 'examine' | 'hash' | 'lookup' | 'sidecars' | 'done';
+
+// ---------------------------------------------------------------------------
+// Widget state (comm_open `data.state`, `update`/`echo_update` `data.state`)
+
+/** User settings the widget may change with an `update` of `settings` (the only key it may write). */
+export interface PanelSettings {
+  /** Highest Civitai NSFW level shown unblurred and downloaded as a preview: 1 PG, 2 PG-13, 4 R, 8 X, 16 XXX. */
+  nsfwLevel: 1 | 2 | 4 | 8 | 16;
+  /** Download previews during scans. */
+  previews: boolean;
+  /** Scans hash and probe only, without asking Civitai. */
+  offline: boolean;
+}
+
+/** A running (or just finished) scan. */
+export interface PanelProgress {
+  /** True while the scan runs; the last progress of a finished scan stays until the next one. */
+  running: boolean;
+  phase: ScanPhase;
+  filesFound: number;
+  filesToHash: number;
+  filesHashed: number;
+  bytesToHash: number;
+  bytesHashed: number;
+  bytesPerSecond: number;
+  etaSeconds: number | null;
+  lookups: number;
+  previews: number;
+  /** Root-relative path of the file being hashed. */
+  currentFile: string | null;
+  startedAt: number;
+  /** Set when the scan was cancelled. */
+  cancelled: boolean;
+}
+
+export interface PanelError {
+  /** Increasing; a `dismiss` request names errors by id. */
+  id: number;
+  code: string;
+  message: string;
+  at: number;
+  /** The request that failed, when an error is about one. */
+  requestId?: string | number;
+}
+
+export interface ScanSummary {
+  at: number;
+  elapsedMs: number;
+  files: number;
+  added: number;
+  changed: number;
+  moved: number;
+  removed: number;
+  hashed: number;
+  bytesHashed: number;
+  identified: number;
+  notOnCivitai: number;
+  pendingLookup: number;
+  previewsWritten: number;
+  warnings: number;
+  cancelled: boolean;
+}
+
+export interface LibrarySummary {
+  /** False until the library's indexes are loaded (the first `models` message follows). */
+  ready: boolean;
+  models: number;
+  bytes: number;
+  byStatus: Partial<Record<ModelStatus, number>>;
+  byKind: Partial<Record<ModelKind, number>>;
+  /** Whether the kernel can reach Civitai at all (false: opened without Civitai). */
+  civitai: boolean;
+  /** Whether a Civitai API token is configured. The token itself never leaves the kernel. */
+  tokenSet: boolean;
+  lastScan: ScanSummary | null;
+}
+
+export interface PanelState {
+  _model_name: typeof MODEL_NAME;
+  _model_module: typeof MODULE_NAME;
+  /** A semver range the package version satisfies: `^<major>.<minor>.0`. */
+  _model_module_version: string;
+  _view_name: typeof VIEW_NAME;
+  _view_module: typeof MODULE_NAME;
+  _view_module_version: string;
+  _view_count: null;
+  _dom_classes: string[];
+  tabbable: null;
+  tooltip: null;
+  /** `PANEL_PROTOCOL` of the kernel. */
+  protocol: number;
+  /** Absolute library folders; a card's `root` indexes this list. */
+  roots: string[];
+  /** The current or last scan; null before the first. */
+  progress: PanelProgress | null;
+  /** Most recent last; at most 50 are kept. */
+  errors: PanelError[];
+  summary: LibrarySummary;
+  settings: PanelSettings;
+}
+
+export type PanelStateKey = keyof PanelState;
+
+// ---------------------------------------------------------------------------
+// Models
+
+/** What a card shows. `id` is stable while the file stays where it is. */
+export interface ModelCard {
+  /** `<root index>:<path relative to that root>`. Opaque to the widget: send it back as is. */
+  id: string;
+  root: number;
+  /** `/`-separated, relative to the root. */
+  path: string;
+  /** The file name. */
+  file: string;
+  /** Civitai model and version name when identified, else the file name without extension. */
+  name: string;
+  kind: ModelKind;
+  baseModel: BaseModel;
+  /** The kind the folder implies, when it is a known layout folder. */
+  folderKind: ModelKind | null;
+  size: number;
+  addedAt: number;
+  mtimeMs: number;
+  status: ModelStatus[];
+  /** SHA256 was computed from this file's bytes. */
+  verified: boolean;
+  hashes: Partial<Record<HashName, string>>;
+  hashSources: Partial<Record<HashName, HashSource>>;
+  civitai: CardCivitai;
+  trainedWords: string[];
+  /** The manual link the user made, when there is one. */
+  manualLink: { input: string; modelId: number | null; versionId: number } | null;
+  /**
+   * Name of the preview file beside the model (ask for its bytes with a
+   * `previews` request), or null when there is none. A new value means a new
+   * image: drop what was cached for this id.
+   */
+  preview: string | null;
+  warnings: string[];
+  conflicts: string[];
+}
+
+export interface CardCivitai {
+  state: 'unknown' | 'found' | 'not_found';
+  modelId: number | null;
+  versionId: number | null;
+  modelName: string | null;
+  versionName: string | null;
+  /** Civitai's type: `LORA`, `Checkpoint`, ... */
+  type: string | null;
+  /** Civitai's base-model label: `SD 1.5`, `SDXL 1.0`, `Pony`, ... */
+  baseModel: string | null;
+  nsfwLevel: number | null;
+  pageUrl: string | null;
+  matchedBy: HashName | 'manual' | null;
+  checkedAt: number | null;
+  lastError: { code: string; message: string; at: number } | null;
+}
+
+/** Everything about one model, for the details view (`details` request). */
+export interface ModelDetails {
+  card: ModelCard;
+  /** How kind and base model were inferred. */
+  evidence: string[];
+  fingerprint: string;
+  /** From the `.civitai.info` beside the model, when there is one. */
+  info: CivitaiInfoSummary | null;
+}
+
+export interface CivitaiInfoSummary {
+  modelName: string | null;
+  versionName: string | null;
+  type: string | null;
+  baseModel: string | null;
+  /** HTML written by strangers: sanitise before rendering. */
+  description: string | null;
+  trainedWords: string[];
+  nsfwLevel: number | null;
+  stats: { downloadCount: number | null; thumbsUpCount: number | null };
+  images: { url: string; nsfwLevel: number | null; width: number | null; height: number | null; type: string | null }[];
+  files: { name: string; sizeKB: number | null; type: string | null; primary: boolean }[];
+  createdAt: string | null;
+  publishedAt: string | null;
+}
+
+// ---------------------------------------------------------------------------
+// Custom messages, kernel -> widget
+
+/**
+ * A change to the model list. `reset`: forget every card first. A batch larger
+ * than `MODELS_CHUNK` cards is split; all but the last message have `more: true`.
+ * `total` is the number of models the widget holds once the batch is applied.
+ */
+export interface ModelsMessage {
+  type: 'models';
+  reset?: true;
+  upsert: ModelCard[];
+  /** Ids of cards to drop. */
+  remove: string[];
+  total: number;
+  more?: true;
+}
+
+/**
+ * One preview. `mime` set: the image bytes are `buffers[0]`. `mime` null: no
+ * preview can be sent for this id, and `error` says why.
+ */
+export interface PreviewMessage {
+  type: 'preview';
+  id: string;
+  /** The card's `preview` value these bytes belong to. */
+  preview: string | null;
+  mime: string | null;
+  size: number;
+  error?: string;
+}
+
+export interface ReplyError {
+  /** Stable: `bad_request`, `unknown_request`, `not_found`, `busy`, `offline`, `bad_link`, `bad_hash`, `bad_export`, ... */
+  code: string;
+  message: string;
+}
+
+/** The answer to one request; `requestId` is the request's own (null when it had none). */
+export type ReplyMessage =
+  | { type: 'reply'; requestId: string | number | null; request: string | null; ok: true; result?: unknown }
+  | { type: 'reply'; requestId: string | number | null; request: string | null; ok: false; error: ReplyError };
+
+export type KernelMessage = ModelsMessage | PreviewMessage | ReplyMessage;
+
+// ---------------------------------------------------------------------------
+// Custom messages, widget -> kernel (each with a `requestId` the reply repeats)
+
+export interface RequestBase {
+  /** A string (at most 128 characters) or a number of the widget's choice. */
+  requestId: string | number;
+}
+
+/** Result: `ScanResult`, once the scan ends (progress arrives in state meanwhile). */
+export interface ScanRequest extends RequestBase {
+  type: 'scan';
+  /** Overrides `settings.offline` for this scan. */
+  offline?: boolean;
+  /** Ask Civitai again even where its answer is cached ("identify again"). */
+  refresh?: boolean;
+  /** Re-hash every file. */
+  verify?: boolean;
+}
+/** Result: `{ cancelled: boolean }` (false when no scan ran). */
+export interface CancelRequest extends RequestBase {
+  type: 'cancel';
+}
+/** Asks Civitai about one model again. Result: the new `ModelCard`. */
+export interface RefreshRequest extends RequestBase {
+  type: 'refresh';
+  id: string;
+}
+/** Links a model to a Civitai URL, AIR or version id. Result: the new `ModelCard`. */
+export interface LinkRequest extends RequestBase {
+  type: 'link';
+  id: string;
+  ref: string;
+}
+/** Sets one hash by hand. Result: the new `ModelCard`. */
+export interface SetHashRequest extends RequestBase {
+  type: 'set-hash';
+  id: string;
+  name: HashName;
+  value: string;
+}
+/** Result: the export document (JSON) of one root (index; may be left out with one root). */
+export interface ExportRequest extends RequestBase {
+  type: 'export';
+  root?: number;
+}
+/**
+ * Applies an export document: `doc` as JSON, or the file's bytes (UTF-8 JSON)
+ * in `buffers[0]`. Result: `{ models, matched, unmatched }`.
+ */
+export interface ImportRequest extends RequestBase {
+  type: 'import';
+  doc?: unknown;
+  root?: number;
+}
+/**
+ * Previews for these cards (the visible ones). Each comes as a `preview`
+ * message; then the reply, with result `{ sent, missing }`.
+ */
+export interface PreviewsRequest extends RequestBase {
+  type: 'previews';
+  ids: string[];
+}
+/** Result: `ModelDetails`. */
+export interface DetailsRequest extends RequestBase {
+  type: 'details';
+  id: string;
+}
+/** Removes errors from `errors` state (all of them without `ids`). Result: `{ removed }`. */
+export interface DismissRequest extends RequestBase {
+  type: 'dismiss';
+  ids?: number[];
+}
+
+export type PanelRequest =
+  | ScanRequest
+  | CancelRequest
+  | RefreshRequest
+  | LinkRequest
+  | SetHashRequest
+  | ExportRequest
+  | ImportRequest
+  | PreviewsRequest
+  | DetailsRequest
+  | DismissRequest;
+
+export type RequestType = PanelRequest['type'];
+
+export const REQUEST_TYPES: readonly RequestType[] = ['scan', 'cancel', 'refresh', 'link', 'set-hash', 'export', 'import', 'previews', 'details', 'dismiss'];
+
+/** The result of a `scan` request. */
+export interface ScanResult {
+  summary: ScanSummary;
+  /** The first warnings (at most 100), paths relative to their root where possible. */
+  warnings: { path: string; message: string }[];
+  verifyMismatches: number;
+}
+
+// ---------------------------------------------------------------------------
+// Comm message envelopes (`data` of comm_msg)
+
+export type WidgetMessageData =
+  | { method: 'update'; state: Partial<PanelState>; buffer_paths: (string | number)[][] }
+  | { method: 'echo_update'; state: Partial<PanelState>; buffer_paths: (string | number)[][] }
+  | { method: 'request_state' }
+  | { method: 'custom'; content: unknown };
+
+/** The `_model_module_version` range for a package version: `^<major>.<minor>.0`. */
+export function moduleVersionRange(version: string): string {
+  const m = /^(\d+)\.(\d+)\./.exec(version);
+  return m ? `^${m[1]}.${m[2]}.0` : '*';
+}

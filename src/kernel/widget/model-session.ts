@@ -1,0 +1,427 @@
+/**
+ * One models panel: the widget state and the model list of one comm, kept in
+ * step with a Library.
+ *
+ * Transport-agnostic: the session needs only something that opens a comm
+ * (`openComm`) and a comm with send / onMessage / onClose. A Jupyter comm, an
+ * in-memory pair in tests or a WebSocket adapter all serve.
+ *
+ * What goes out:
+ * - `comm_open` on `jupyter.widget` with metadata `{version: '2.1.0'}` and the
+ *   full state;
+ * - `update` with changed state keys (progress at most every 100 ms);
+ * - `echo_update` for every front-end update, at once, with the kernel's value;
+ * - `custom` messages: model deltas, previews (bytes in buffers), replies.
+ * Nothing that goes out carries the Civitai token: no state key holds it, and
+ * error texts are scrubbed of it.
+ */
+import { ModeldeckError } from '../../core/errors';
+import type { Library, LibraryModel, ScanOptions, ScanReport } from '../../core/library';
+import {
+  MODELS_CHUNK,
+  WIDGET_COMM_TARGET,
+  WIDGET_PROTOCOL_VERSION,
+  type KernelMessage,
+  type ModelCard,
+  type PanelError,
+  type PanelSettings,
+  type PanelState,
+  type ReplyError,
+  type ScanResult,
+} from '../protocol';
+import { CardTracker } from './cards';
+import type { SessionComm, SessionCommHost } from './comm-types';
+import { handleRequest } from './handle-request';
+import { PREVIEW_SEND_MAX_BYTES } from './previews';
+import { Throttle } from './throttle';
+import { applyUpdate } from './update';
+import { DEFAULT_SETTINGS, initialState, relativeToRoots, summarise, toProgress, toScanSummary } from './state';
+import { parseMessage } from './validate';
+
+export interface ModelSessionOptions {
+  /** Starting settings (the widget may change them). */
+  settings?: Partial<PanelSettings>;
+  /** Whether the library can reach Civitai, and whether a token is set (shown as flags, never the token). */
+  civitai?: boolean;
+  tokenSet?: boolean;
+  /** Strings that must never leave the kernel (the Civitai token): scrubbed from error texts. */
+  secrets?: string[];
+  /** Largest preview sent to the widget. Default 2 MiB. */
+  previewMaxBytes?: number;
+  /** Least time between two progress updates. Default 100 ms (at most ~10 a second). */
+  progressIntervalMs?: number;
+  /** Least time between two model deltas while a scan runs. Default 1000 ms. */
+  modelsIntervalMs?: number;
+}
+
+/** Options of a scan started from code (`panel.scan()`). */
+export type SessionScanOptions = Pick<ScanOptions, 'offline' | 'refresh' | 'verify' | 'previews' | 'nsfwLevel' | 'signal' | 'onProgress'>;
+
+const MAX_ERRORS = 50;
+
+/** Sessions per library, so that a change made through one panel shows in the others. */
+const sessionsByLibrary = new Map<Library, Set<ModelSession>>();
+
+export class ModelSession {
+  readonly comm: SessionComm;
+  readonly ready: Promise<Library>;
+  private lib: Library | null = null;
+  private readonly state: PanelState;
+  private readonly tracker = new CardTracker();
+  private readonly secrets: string[];
+  private readonly previewMaxBytes: number;
+  private readonly progressThrottle: Throttle;
+  private readonly modelsThrottle: Throttle;
+  private scanning: { controller: AbortController; promise: Promise<ScanReport> } | null = null;
+  private errorSerial = 0;
+  private closedByUs = false;
+  private refreshedAt = 0;
+
+  /** Opens the widget's comm and starts loading the library; the comm opens before this returns. */
+  static open(host: Pick<SessionCommHost, 'openComm'>, roots: string[], library: Library | Promise<Library>, options: ModelSessionOptions = {}): ModelSession {
+    return new ModelSession(host, roots, Promise.resolve(library), options);
+  }
+
+  private constructor(host: Pick<SessionCommHost, 'openComm'>, roots: string[], library: Promise<Library>, options: ModelSessionOptions) {
+    this.secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
+    this.previewMaxBytes = options.previewMaxBytes ?? PREVIEW_SEND_MAX_BYTES;
+    this.state = initialState(roots, { ...DEFAULT_SETTINGS, ...options.settings }, { civitai: options.civitai ?? true, tokenSet: options.tokenSet ?? false });
+    this.progressThrottle = new Throttle(options.progressIntervalMs ?? 100, () => this.sendState(['progress']));
+    this.modelsThrottle = new Throttle(options.modelsIntervalMs ?? 1000, () => this.sync());
+    this.comm = host.openComm(WIDGET_COMM_TARGET, { state: this.state, buffer_paths: [] }, { metadata: { version: WIDGET_PROTOCOL_VERSION } });
+    this.comm.onMessage((data, buffers) => this.onMessage(data, buffers));
+    this.comm.onClose(() => this.detach());
+    this.ready = library.then(
+      (lib) => {
+        this.attach(lib);
+        return lib;
+      },
+      (err: Error) => {
+        this.pushError(errorOf(err));
+        throw err;
+      },
+    );
+    // A failed open is reported in `errors` and to whoever awaits `ready`; no unhandled rejection.
+    this.ready.catch(() => undefined);
+  }
+
+  get id(): string {
+    return this.comm.id;
+  }
+
+  /** A copy of the current widget state. */
+  getState(): PanelState {
+    return JSON.parse(JSON.stringify(this.state)) as PanelState;
+  }
+
+  get settings(): PanelSettings {
+    return { ...this.state.settings };
+  }
+
+  get library(): Library | null {
+    return this.lib;
+  }
+
+  get isScanning(): boolean {
+    return this.scanning !== null;
+  }
+
+  get closed(): boolean {
+    return this.comm.closed || this.closedByUs;
+  }
+
+  /**
+   * Scans the library; progress goes to the widget as it runs. One scan at a
+   * time per panel: a second call while one runs fails with code `busy`.
+   */
+  async scan(options: SessionScanOptions = {}): Promise<ScanReport> {
+    const lib = await this.ready;
+    if (this.scanning) throw new ModeldeckError('busy', 'a scan is already running in this panel; wait for it or cancel it');
+    const controller = new AbortController();
+    const signal = options.signal ? AbortSignal.any([controller.signal, options.signal]) : controller.signal;
+    const startedAt = Date.now();
+    const roots = lib.roots;
+    this.state.progress = toProgress(
+      { phase: 'walk', filesFound: 0, filesToHash: 0, filesHashed: 0, bytesToHash: 0, bytesHashed: 0, bytesPerSecond: 0, etaSeconds: null, lookups: 0, previews: 0 },
+      startedAt,
+      roots,
+      true,
+    );
+    this.sendState(['progress']);
+    const settings = this.state.settings;
+    const promise = lib.scan({
+      offline: options.offline ?? settings.offline,
+      refresh: options.refresh,
+      verify: options.verify,
+      previews: options.previews ?? settings.previews,
+      nsfwLevel: options.nsfwLevel ?? settings.nsfwLevel,
+      signal,
+      onProgress: (p) => {
+        this.state.progress = toProgress(p, startedAt, roots, true);
+        this.progressThrottle.schedule();
+        this.modelsThrottle.schedule();
+        try {
+          options.onProgress?.(p);
+        } catch {
+          // A caller's progress callback cannot stop the scan.
+        }
+      },
+    });
+    this.scanning = { controller, promise };
+    try {
+      const report = await promise;
+      this.finishScan(report.cancelled);
+      this.state.summary = { ...this.state.summary, lastScan: toScanSummary(report, Date.now()) };
+      this.sync();
+      return report;
+    } catch (err) {
+      this.finishScan(false);
+      this.pushError(errorOf(err as Error));
+      this.sync();
+      throw err;
+    } finally {
+      this.scanning = null;
+    }
+  }
+
+  /** Cancels the running scan; false when none runs. */
+  cancel(): boolean {
+    if (!this.scanning) return false;
+    this.scanning.controller.abort();
+    return true;
+  }
+
+  /** Sends the widget the cards that changed since the last send (after changes made to the library from code). */
+  sync(): void {
+    if (!this.lib) return;
+    this.modelsThrottle.cancel();
+    this.refreshCards();
+    const delta = this.tracker.takeDelta();
+    this.sendSummary();
+    if (delta.upsert.length || delta.remove.length) this.sendModels(delta.upsert, delta.remove, false);
+    this.notifySiblings();
+  }
+
+  /** Every model, as the library has it now. */
+  models(): LibraryModel[] {
+    return this.lib ? this.lib.models() : [];
+  }
+
+  /** Closes the comm (the widget disappears) and cancels a scan this panel runs. The library stays open. */
+  close(): void {
+    this.cancel();
+    if (!this.comm.closed) this.comm.close();
+    this.detach();
+  }
+
+  // -------------------------------------------------------------------------
+  // Used by the request handlers
+
+  /** The entry an id names (ids are looked up, never turned into paths). */
+  lookup(id: string): { model: LibraryModel; card: ModelCard } {
+    let model = this.tracker.lookup(id);
+    // An unknown id may be a file the library gained since the last look; look again, but at most once a second
+    // (a request full of made-up ids must not re-list a 10,000-model library per id).
+    if (!model && this.lib && Date.now() - this.refreshedAt > 1000) {
+      this.refreshCards();
+      model = this.tracker.lookup(id);
+    }
+    const card = this.tracker.card(id);
+    if (!model || !card) throw new ModeldeckError('not_found', `no model with id ${JSON.stringify(id.length > 80 ? id.slice(0, 77) + '...' : id)}`);
+    return { model, card };
+  }
+
+  /** The card of an id after a change. */
+  cardOf(id: string): ModelCard | null {
+    return this.tracker.card(id) ?? null;
+  }
+
+  /** The root path of a root index; with one root the index may be left out. */
+  rootAt(index: number | undefined): string | undefined {
+    const roots = this.lib?.roots ?? [];
+    if (index === undefined) return roots.length === 1 ? roots[0] : undefined;
+    const root = roots[index];
+    if (root === undefined) throw new ModeldeckError('bad_request', `no root ${index} (this panel has ${roots.length})`);
+    return root;
+  }
+
+  get previewLimit(): number {
+    return this.previewMaxBytes;
+  }
+
+  async scanForWidget(options: { offline?: boolean; refresh?: boolean; verify?: boolean }): Promise<ScanResult> {
+    const report = await this.scan(options);
+    const roots = this.lib?.roots ?? [];
+    return {
+      summary: toScanSummary(report, Date.now()),
+      warnings: report.warnings.slice(0, 100).map((w) => ({ path: relativeToRoots(w.path, roots), message: this.scrub(w.message) })),
+      verifyMismatches: report.verifyMismatches.length,
+    };
+  }
+
+  dismiss(ids: number[] | undefined): number {
+    const before = this.state.errors.length;
+    this.state.errors = ids ? this.state.errors.filter((e) => !ids.includes(e.id)) : [];
+    const removed = before - this.state.errors.length;
+    if (removed) this.sendState(['errors']);
+    return removed;
+  }
+
+  send(message: KernelMessage, buffers?: Uint8Array[]): void {
+    if (this.closed) return;
+    this.comm.send({ method: 'custom', content: message }, buffers && buffers.length ? { buffers } : undefined);
+  }
+
+  scrub(text: string): string {
+    let out = text;
+    for (const s of this.secrets) out = out.split(s).join('***');
+    return out;
+  }
+
+  // -------------------------------------------------------------------------
+
+  private attach(lib: Library): void {
+    this.lib = lib;
+    let set = sessionsByLibrary.get(lib);
+    if (!set) sessionsByLibrary.set(lib, (set = new Set()));
+    set.add(this);
+    this.state.roots = [...lib.roots];
+    this.refreshCards();
+    this.state.summary = summarise(this.tracker.all(), this.state.summary);
+    this.sendState(['roots', 'summary']);
+    for (const w of lib.loadWarnings) this.pushError({ code: 'index', message: w });
+    this.sendModels(this.tracker.takeAll(), [], true);
+  }
+
+  private detach(): void {
+    this.closedByUs = true;
+    this.progressThrottle.cancel();
+    this.modelsThrottle.cancel();
+    if (this.lib) sessionsByLibrary.get(this.lib)?.delete(this);
+  }
+
+  private notifySiblings(): void {
+    if (!this.lib) return;
+    for (const s of sessionsByLibrary.get(this.lib) ?? []) if (s !== this) s.syncQuietly();
+  }
+
+  /** A sync that does not notify back (siblings notify each other once). */
+  private syncQuietly(): void {
+    if (!this.lib || this.closed) return;
+    this.refreshCards();
+    const delta = this.tracker.takeDelta();
+    this.sendSummary();
+    if (delta.upsert.length || delta.remove.length) this.sendModels(delta.upsert, delta.remove, false);
+  }
+
+  private refreshCards(): void {
+    if (!this.lib) return;
+    this.refreshedAt = Date.now();
+    this.tracker.update(this.lib.models(), this.lib.roots);
+  }
+
+  private sendSummary(): void {
+    const next = summarise(this.tracker.all(), this.state.summary);
+    if (JSON.stringify(next) !== JSON.stringify(this.state.summary)) {
+      this.state.summary = next;
+      this.sendState(['summary']);
+    }
+  }
+
+  private sendModels(upsert: ModelCard[], remove: string[], reset: boolean): void {
+    const total = this.tracker.size;
+    if (upsert.length <= MODELS_CHUNK) {
+      this.send({ type: 'models', ...(reset ? { reset: true as const } : {}), upsert, remove, total });
+      return;
+    }
+    for (let i = 0; i < upsert.length; i += MODELS_CHUNK) {
+      const first = i === 0;
+      const last = i + MODELS_CHUNK >= upsert.length;
+      this.send({
+        type: 'models',
+        ...(reset && first ? { reset: true as const } : {}),
+        upsert: upsert.slice(i, i + MODELS_CHUNK),
+        remove: first ? remove : [],
+        total,
+        ...(last ? {} : { more: true as const }),
+      });
+    }
+  }
+
+  private finishScan(cancelled: boolean): void {
+    this.progressThrottle.cancel();
+    if (this.state.progress) this.state.progress = { ...this.state.progress, running: false, cancelled, currentFile: null, ...(cancelled ? {} : { phase: 'done' as const }) };
+    this.sendState(['progress', 'summary']);
+  }
+
+  private sendState(keys: (keyof PanelState)[], method: 'update' | 'echo_update' = 'update'): void {
+    if (this.closed) return;
+    const state: Record<string, unknown> = {};
+    for (const k of keys) state[k] = this.state[k];
+    this.comm.send({ method, state, buffer_paths: [] });
+  }
+
+  private pushError(e: { code: string; message: string; requestId?: string | number | null }): void {
+    const entry: PanelError = { id: ++this.errorSerial, code: e.code, message: this.scrub(e.message).slice(0, 2000), at: Date.now() };
+    if (e.requestId !== undefined && e.requestId !== null) entry.requestId = e.requestId;
+    this.state.errors = [...this.state.errors, entry].slice(-MAX_ERRORS);
+    this.sendState(['errors']);
+  }
+
+  private onMessage(data: unknown, buffers: Uint8Array[]): void {
+    try {
+      this.dispatch(data, Array.isArray(buffers) ? buffers : []);
+    } catch (err) {
+      // Nothing a message does may reach the kernel's own loop.
+      this.pushError(errorOf(err as Error));
+    }
+  }
+
+  private dispatch(data: unknown, buffers: Uint8Array[]): void {
+    const msg = parseMessage(data);
+    switch (msg.kind) {
+      case 'request_state':
+        // The full state at once, then every card (the front end may have lost them all).
+        if (this.lib) {
+          this.refreshCards();
+          this.state.summary = summarise(this.tracker.all(), this.state.summary);
+        }
+        this.sendState(Object.keys(this.state) as (keyof PanelState)[]);
+        if (this.lib) this.sendModels(this.tracker.takeAll(), [], true);
+        return;
+      case 'update':
+        return this.onUpdate(msg.state);
+      case 'invalid':
+        if (msg.reply) this.send({ type: 'reply', requestId: msg.requestId, request: msg.request, ok: false, error: msg.error });
+        if (!msg.reply || msg.requestId === null) this.pushError({ ...msg.error, requestId: msg.requestId });
+        return;
+      case 'custom': {
+        const { request } = msg;
+        handleRequest(this, request, buffers).then(
+          (result) => this.send({ type: 'reply', requestId: request.requestId, request: request.type, ok: true, ...(result === undefined ? {} : { result }) }),
+          (err: Error) => {
+            const error = errorOf(err);
+            this.send({ type: 'reply', requestId: request.requestId, request: request.type, ok: false, error: { code: error.code, message: this.scrub(error.message) } });
+            // A scan's failure is already in `errors` (it may outlive the view that asked).
+          },
+        );
+        return;
+      }
+    }
+  }
+
+  private onUpdate(incoming: Record<string, unknown>): void {
+    const outcome = applyUpdate(this.state, incoming);
+    if (outcome.settings) this.state.settings = outcome.settings;
+    if (outcome.echo.length) this.sendState(outcome.echo, 'echo_update');
+    if (outcome.correct.length) this.sendState(outcome.correct);
+    for (const e of outcome.errors) this.pushError(e);
+  }
+}
+
+function errorOf(err: unknown): ReplyError {
+  if (err instanceof ModeldeckError) return { code: err.code, message: err.message };
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' && /^[\w-]{1,40}$/.test(e.code) ? e.code : 'internal';
+  return { code, message: typeof e?.message === 'string' ? e.message : String(err) };
+}

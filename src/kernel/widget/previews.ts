@@ -1,0 +1,72 @@
+/**
+ * Preview images for the cards the widget shows, read straight from the
+ * sidecar files beside the models and sent as binary buffers.
+ *
+ * The file comes from the library's entry (never from the message), must stay
+ * inside the entry's root once symlinks are resolved, must be a regular file
+ * under the size cap, and must start like an image or video: anything else is
+ * refused, so a tampered index cannot turn this into a file reader.
+ */
+import { open, realpath } from 'node:fs/promises';
+import { describeFsError } from '../../core/errors';
+import type { LibraryModel } from '../../core/library';
+
+/** Default cap on one preview sent to the widget. */
+export const PREVIEW_SEND_MAX_BYTES = 2 * 1024 * 1024;
+
+export type PreviewRead = { ok: true; bytes: Uint8Array; mime: string } | { ok: false; error: string };
+
+export async function readPreview(model: LibraryModel, maxBytes = PREVIEW_SEND_MAX_BYTES): Promise<PreviewRead> {
+  if (!model.preview) return { ok: false, error: 'no preview' };
+  const root = model.root;
+  const rel = model.preview;
+  if (rel.startsWith('/') || rel.split('/').includes('..')) return { ok: false, error: 'preview path leaves the library root' };
+  let file: string;
+  try {
+    file = await realpath(`${root}/${rel}`);
+  } catch (err) {
+    return { ok: false, error: `preview unreadable (${describeFsError(err)})` };
+  }
+  if (!file.startsWith(root.endsWith('/') ? root : root + '/')) return { ok: false, error: 'preview resolves outside the library root' };
+  try {
+    const fh = await open(file, 'r');
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) return { ok: false, error: 'preview is not a regular file' };
+      if (st.size > maxBytes) return { ok: false, error: `preview is ${st.size} bytes; at most ${maxBytes} are sent` };
+      // Read at most the cap even if the file grows meanwhile.
+      const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
+      let n = 0;
+      while (n < buf.length) {
+        const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+        if (bytesRead === 0) break;
+        n += bytesRead;
+      }
+      if (n > maxBytes) return { ok: false, error: `preview is over ${maxBytes} bytes` };
+      const bytes = buf.subarray(0, n);
+      const mime = sniffMime(bytes);
+      if (!mime) return { ok: false, error: 'preview is not an image' };
+      return { ok: true, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), mime };
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    return { ok: false, error: `preview unreadable (${describeFsError(err)})` };
+  }
+}
+
+/** The MIME type the first bytes announce: PNG, JPEG, GIF, WebP, AVIF, MP4/WebM (Civitai previews can be videos). */
+export function sniffMime(b: Uint8Array): string | null {
+  const ascii = (from: number, to: number) => (b.length >= to ? String.fromCharCode(...b.subarray(from, to)) : '');
+  if (b.length >= 8 && b[0] === 0x89 && ascii(1, 4) === 'PNG' && b[4] === 0x0d && b[5] === 0x0a && b[6] === 0x1a && b[7] === 0x0a) return 'image/png';
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'image/jpeg';
+  if (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a') return 'image/gif';
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
+  if (ascii(4, 8) === 'ftyp') {
+    const brand = ascii(8, 12);
+    if (brand === 'avif' || brand === 'avis') return 'image/avif';
+    return 'video/mp4';
+  }
+  if (b.length >= 4 && b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) return 'video/webm';
+  return null;
+}

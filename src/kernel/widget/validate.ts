@@ -1,0 +1,193 @@
+/**
+ * Checking what the front end sends before anything acts on it. Comm data is
+ * untrusted JSON: every field is checked for type and size, unknown fields are
+ * ignored, and nothing here throws.
+ */
+import {
+  MAX_PREVIEW_IDS,
+  REQUEST_TYPES,
+  type PanelRequest,
+  type PanelSettings,
+  type ReplyError,
+  type RequestType,
+} from '../protocol';
+
+export const LIMITS = {
+  requestId: 128,
+  id: 4096,
+  ref: 2048,
+  hashValue: 256,
+  /** An export document, as JSON text or as bytes. */
+  importBytes: 64 * 1024 * 1024,
+  importModels: 1_000_000,
+  dismissIds: 1000,
+} as const;
+
+export type Incoming =
+  | { kind: 'update'; state: Record<string, unknown> }
+  | { kind: 'request_state' }
+  | { kind: 'custom'; request: PanelRequest }
+  /** `reply`: answer with an error reply (a custom message); else only record the error. */
+  | { kind: 'invalid'; reply: boolean; requestId: string | number | null; request: string | null; error: ReplyError };
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
+}
+
+const bad = (message: string): ReplyError => ({ code: 'bad_request', message });
+
+/** Sorts a comm message's `data` into one of the kinds above. */
+export function parseMessage(data: unknown): Incoming {
+  if (!isPlainObject(data)) return { kind: 'invalid', reply: false, requestId: null, request: null, error: bad(`comm message data is ${describe(data)}, not an object`) };
+  const method = data.method;
+  if (method === 'update') {
+    if (!isPlainObject(data.state)) return { kind: 'invalid', reply: false, requestId: null, request: null, error: bad('update without a state object') };
+    if (data.buffer_paths !== undefined && !(Array.isArray(data.buffer_paths) && data.buffer_paths.length === 0)) {
+      return { kind: 'invalid', reply: false, requestId: null, request: null, error: bad('update with binary buffers: this widget has no binary state') };
+    }
+    return { kind: 'update', state: data.state };
+  }
+  if (method === 'request_state') return { kind: 'request_state' };
+  if (method === 'custom') return parseCustom(data.content);
+  return { kind: 'invalid', reply: false, requestId: null, request: null, error: bad(`unknown comm method ${clip(method)}`) };
+}
+
+function parseCustom(content: unknown): Incoming {
+  if (!isPlainObject(content)) return { kind: 'invalid', reply: true, requestId: null, request: null, error: bad(`custom message content is ${describe(content)}, not an object`) };
+  const rid = content.requestId;
+  const requestId = (typeof rid === 'string' && rid.length <= LIMITS.requestId) || (typeof rid === 'number' && Number.isFinite(rid)) ? rid : null;
+  const type = content.type;
+  const request = typeof type === 'string' && (REQUEST_TYPES as readonly string[]).includes(type) ? (type as RequestType) : null;
+  const invalid = (error: ReplyError): Incoming => ({ kind: 'invalid', reply: true, requestId, request, error });
+  if (requestId === null) return invalid(bad(rid === undefined ? 'request without a requestId' : `requestId must be a string of at most ${LIMITS.requestId} characters or a number`));
+  if (request === null) return invalid({ code: 'unknown_request', message: `unknown request type ${clip(type)}` });
+  const c = content;
+  const fail = (field: string, want: string) => invalid(bad(`${request}: "${field}" must be ${want}`));
+  const str = (field: string, max: number): string | Incoming => {
+    const v = c[field];
+    if (typeof v !== 'string' || v.length === 0 || v.length > max) return fail(field, `a non-empty string of at most ${max} characters`);
+    return v;
+  };
+  const optBool = (field: string): boolean | undefined | Incoming => {
+    const v = c[field];
+    if (v === undefined || typeof v === 'boolean') return v;
+    return fail(field, 'true or false');
+  };
+  const optIndex = (field: string): number | undefined | Incoming => {
+    const v = c[field];
+    if (v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 1000)) return v;
+    return fail(field, 'a root index (a whole number from 0)');
+  };
+  const isErr = (v: unknown): v is Incoming => isPlainObject(v) && (v as { kind?: unknown }).kind === 'invalid';
+
+  switch (request) {
+    case 'scan': {
+      const offline = optBool('offline');
+      const refresh = optBool('refresh');
+      const verify = optBool('verify');
+      for (const v of [offline, refresh, verify]) if (isErr(v)) return v;
+      return ok({ type: 'scan', requestId, offline: offline as boolean | undefined, refresh: refresh as boolean | undefined, verify: verify as boolean | undefined });
+    }
+    case 'cancel':
+      return ok({ type: 'cancel', requestId });
+    case 'refresh':
+    case 'details': {
+      const id = str('id', LIMITS.id);
+      if (isErr(id)) return id;
+      return ok({ type: request, requestId, id: id as string });
+    }
+    case 'link': {
+      const id = str('id', LIMITS.id);
+      if (isErr(id)) return id;
+      const ref = str('ref', LIMITS.ref);
+      if (isErr(ref)) return ref;
+      return ok({ type: 'link', requestId, id: id as string, ref: (ref as string).trim() });
+    }
+    case 'set-hash': {
+      const id = str('id', LIMITS.id);
+      if (isErr(id)) return id;
+      const name = c.name;
+      const names = ['SHA256', 'AutoV1', 'AutoV2', 'AutoV3', 'BLAKE3', 'CRC32'] as const;
+      if (typeof name !== 'string' || !(names as readonly string[]).includes(name)) return fail('name', `one of ${names.join(', ')}`);
+      const value = str('value', LIMITS.hashValue);
+      if (isErr(value)) return value;
+      return ok({ type: 'set-hash', requestId, id: id as string, name: name as (typeof names)[number], value: value as string });
+    }
+    case 'export': {
+      const root = optIndex('root');
+      if (isErr(root)) return root;
+      return ok({ type: 'export', requestId, root: root as number | undefined });
+    }
+    case 'import': {
+      const root = optIndex('root');
+      if (isErr(root)) return root;
+      // The document itself is checked where it is applied (it may come as bytes in a buffer).
+      return ok({ type: 'import', requestId, root: root as number | undefined, doc: c.doc });
+    }
+    case 'previews': {
+      const ids = c.ids;
+      if (!Array.isArray(ids) || ids.length > MAX_PREVIEW_IDS || !ids.every((i) => typeof i === 'string' && i.length > 0 && i.length <= LIMITS.id)) {
+        return fail('ids', `a list of at most ${MAX_PREVIEW_IDS} card ids`);
+      }
+      return ok({ type: 'previews', requestId, ids: [...new Set(ids as string[])] });
+    }
+    case 'dismiss': {
+      const ids = c.ids;
+      if (ids === undefined) return ok({ type: 'dismiss', requestId });
+      if (!Array.isArray(ids) || ids.length > LIMITS.dismissIds || !ids.every((i) => typeof i === 'number' && Number.isInteger(i))) {
+        return fail('ids', 'a list of error ids');
+      }
+      return ok({ type: 'dismiss', requestId, ids: ids as number[] });
+    }
+  }
+}
+
+function ok(request: PanelRequest): Incoming {
+  return { kind: 'custom', request };
+}
+
+/** Checks a whole `settings` value from the front end; unknown keys are dropped, missing ones keep `current`. */
+export function parseSettings(value: unknown, current: PanelSettings): PanelSettings | ReplyError {
+  if (!isPlainObject(value)) return bad(`settings must be an object, not ${describe(value)}`);
+  const out: PanelSettings = { ...current };
+  if (value.nsfwLevel !== undefined) {
+    const n = value.nsfwLevel;
+    if (n !== 1 && n !== 2 && n !== 4 && n !== 8 && n !== 16) return bad('settings.nsfwLevel must be 1, 2, 4, 8 or 16');
+    out.nsfwLevel = n;
+  }
+  for (const k of ['previews', 'offline'] as const) {
+    if (value[k] === undefined) continue;
+    if (typeof value[k] !== 'boolean') return bad(`settings.${k} must be true or false`);
+    out[k] = value[k] as boolean;
+  }
+  return out;
+}
+
+/** The export document of an import request: `doc`, or UTF-8 JSON bytes in the first buffer. */
+export function importDocument(doc: unknown, buffers: readonly Uint8Array[]): { doc: unknown } | ReplyError {
+  if (doc !== undefined) {
+    if (!isPlainObject(doc)) return { code: 'bad_export', message: 'import: "doc" must be an export document (a JSON object)' };
+    if (Array.isArray(doc.models) && doc.models.length > LIMITS.importModels) return bad(`import: more than ${LIMITS.importModels} models`);
+    return { doc };
+  }
+  const bytes = buffers[0];
+  if (!bytes) return bad('import: give the export document as "doc" or as the bytes of the file in the first buffer');
+  if (bytes.byteLength > LIMITS.importBytes) return bad(`import: the document is ${bytes.byteLength} bytes; at most ${LIMITS.importBytes} are accepted`);
+  try {
+    return { doc: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) };
+  } catch (err) {
+    return { code: 'bad_export', message: `import: not a JSON file (${(err as Error).message.slice(0, 200)})` };
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+/** A value from a message, short enough to quote in an error. */
+export function clip(v: unknown): string {
+  const s = typeof v === 'string' ? JSON.stringify(v) : describe(v);
+  return s.length > 60 ? s.slice(0, 57) + '..."' : s;
+}
