@@ -329,7 +329,7 @@ describe('embedded AutoV3', () => {
 
 describe('pickles are never opened', () => {
   // A classic malicious pickle: unpickling it would run `os.system`.
-  const EVIL = "cos\nsystem\n(S'touch /tmp/modeldeck-pwned'\ntR.";
+  const EVIL = "cos\nsystem\n(S'touch modeldeck-pwned'\ntR.";
 
   test('a .ckpt holding a malicious pickle is probed by name and size only, without open()', async () => {
     const file = join(dir, 'model.ckpt');
