@@ -13,6 +13,7 @@ import { registerLink } from './commands/link';
 import { registerTransfer } from './commands/transfer';
 import { registerWatch } from './commands/watch';
 import { registerKernel } from './commands/kernel';
+import { registerDoctor } from './commands/doctor';
 import { version } from '../version';
 
 export function buildProgram(): Command {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerTransfer(program);
   registerWatch(program);
   registerKernel(program);
+  registerDoctor(program);
   return program;
 }
 
