@@ -9,7 +9,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access, readFile, realpath, stat } from 'node:fs/promises';
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { checkTslabInternals, checkTslabMain, TESTED_TSLAB_VERSION, tslabVersionAt } from './comm/tslab';
-import { KERNEL_NAME, launcherPath, userDataDir } from './kernelspec';
+import { KERNEL_NAME, userDataDir } from './kernelspec';
 
 /**
  * `ok`: as it should be. `info`: nothing to fix, said for context (not on

@@ -3,9 +3,9 @@
  * is a few KB; a 20 MB one is not a sidecar), a BOM stripped (Windows editors
  * add one), and every failure turned into a one-line reason instead of a throw.
  */
-import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { describeFsError } from '../errors';
+import { readFileCapped } from '../read-capped';
 
 /** Sidecars larger than this are refused unread. */
 export const MAX_SIDECAR_BYTES = 16 * 1024 * 1024;
@@ -19,31 +19,18 @@ export type JsonRead =
 
 /** Reads and parses `file`; never throws. `missing` only for ENOENT/ENOTDIR. */
 export async function readJsonCapped(file: string, maxBytes = MAX_SIDECAR_BYTES): Promise<JsonRead> {
-  let text: string;
-  try {
-    const fh = await open(file, 'r');
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) return { kind: 'bad', reason: 'not a regular file' };
-      if (st.size > maxBytes) return { kind: 'bad', reason: `too large (${st.size} bytes; a sidecar is at most ${maxBytes})` };
-      // Read at most the cap even if the file grew after stat.
-      const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
-      let n = 0;
-      while (n < buf.length) {
-        const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
-        if (bytesRead === 0) break;
-        n += bytesRead;
-      }
-      if (n > maxBytes) return { kind: 'bad', reason: `too large (over ${maxBytes} bytes)` };
-      text = buf.subarray(0, n).toString('utf8');
-    } finally {
-      await fh.close();
-    }
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing' };
-    return { kind: 'bad', reason: `unreadable (${describeFsError(err)})` };
+  const read = await readFileCapped(file, maxBytes);
+  switch (read.kind) {
+    case 'missing':
+      return { kind: 'missing' };
+    case 'not_a_file':
+      return { kind: 'bad', reason: 'not a regular file' };
+    case 'too_large':
+      return { kind: 'bad', reason: read.size === null ? `too large (over ${maxBytes} bytes)` : `too large (${read.size} bytes; a sidecar is at most ${maxBytes})` };
+    case 'unreadable':
+      return { kind: 'bad', reason: `unreadable (${describeFsError(read.error)})` };
   }
+  let text = read.bytes.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') return { kind: 'empty' };
   try {

@@ -7,8 +7,9 @@
  * under the size cap, and must start like an image or video: anything else is
  * refused, so a tampered index cannot turn this into a file reader.
  */
-import { open, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { describeFsError } from '../../core/errors';
+import { readFileCapped } from '../../core/read-capped';
 import type { LibraryModel } from '../../core/library';
 
 /** Default cap on one preview sent to the widget. */
@@ -28,31 +29,21 @@ export async function readPreview(model: LibraryModel, maxBytes = PREVIEW_SEND_M
     return { ok: false, error: `preview unreadable (${describeFsError(err)})` };
   }
   if (!file.startsWith(root.endsWith('/') ? root : root + '/')) return { ok: false, error: 'preview resolves outside the library root' };
-  try {
-    const fh = await open(file, 'r');
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) return { ok: false, error: 'preview is not a regular file' };
-      if (st.size > maxBytes) return { ok: false, error: `preview is ${st.size} bytes; at most ${maxBytes} are sent` };
-      // Read at most the cap even if the file grows meanwhile.
-      const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
-      let n = 0;
-      while (n < buf.length) {
-        const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
-        if (bytesRead === 0) break;
-        n += bytesRead;
-      }
-      if (n > maxBytes) return { ok: false, error: `preview is over ${maxBytes} bytes` };
-      const bytes = buf.subarray(0, n);
-      const mime = sniffMime(bytes);
-      if (!mime) return { ok: false, error: 'preview is not an image' };
-      return { ok: true, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), mime };
-    } finally {
-      await fh.close();
-    }
-  } catch (err) {
-    return { ok: false, error: `preview unreadable (${describeFsError(err)})` };
+  const read = await readFileCapped(file, maxBytes);
+  switch (read.kind) {
+    case 'missing':
+      return { ok: false, error: 'preview unreadable (no such file)' };
+    case 'not_a_file':
+      return { ok: false, error: 'preview is not a regular file' };
+    case 'too_large':
+      return { ok: false, error: read.size === null ? `preview is over ${maxBytes} bytes` : `preview is ${read.size} bytes; at most ${maxBytes} are sent` };
+    case 'unreadable':
+      return { ok: false, error: `preview unreadable (${describeFsError(read.error)})` };
   }
+  const bytes = read.bytes;
+  const mime = sniffMime(bytes);
+  if (!mime) return { ok: false, error: 'preview is not an image' };
+  return { ok: true, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), mime };
 }
 
 /** The MIME type the first bytes announce: PNG, JPEG, GIF, WebP, AVIF, MP4/WebM (Civitai previews can be videos). */
