@@ -6,6 +6,14 @@
  *
  * The CLI lives in bin/modeldeck.js; the widget's browser code in dist/.
  */
+import { installComms, isTslabKernel } from './kernel/comm';
+
+// Imported into a tslab kernel, modeldeck turns on comm support at once, so that
+// widgets work from the next cell even in a plain tslab kernel (which is told,
+// once, that the `modeldeck` kernel is the supported route). Outside a kernel
+// (scripts, the CLI) importing has no side effect.
+if (isTslabKernel()) installComms();
+
 export { show, isColab, type Panel, type ShowOptions } from './kernel';
 export type { PanelState, PanelSettings, ModelCard } from './kernel';
 export {

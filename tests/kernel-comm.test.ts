@@ -3,7 +3,7 @@
  * kernelspec starts it), plain tslab patched from a cell, and the kernelspec
  * install. The tests talk to the kernel over ZeroMQ like a front end would.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
@@ -336,6 +336,24 @@ describe('plain tslab, patched from a cell', () => {
     expect(echo.buffers[0].toString()).toBe('RAWBYTES');
     await waitIdle(kernel, msgId);
     expect(statusesFor(kernel, msgId)).toEqual(['busy', 'idle']);
+  });
+
+  test('importing modeldeck itself into a plain tslab kernel turns comms on, with the one-time notice', async () => {
+    // A user's project with modeldeck installed; the kernel runs in it, as Jupyter starts kernels in the notebook's folder.
+    const project = mkdtempSync(join(tmpdir(), 'mdk-plain-'));
+    mkdirSync(join(project, 'node_modules'));
+    symlinkSync(root, join(project, 'node_modules', 'modeldeck'));
+    const fresh = await KernelClient.start({ argv: [process.execPath, TSLAB_BIN, 'kernel', '--config-path', '{connection_file}'], cwd: project });
+    try {
+      expect((await fresh.commInfo()).header.msg_type).not.toBe('comm_info_reply');
+      const { messages } = await run(fresh, `import { version } from "modeldeck";\nversion`);
+      expect(outputOf(messages)).toMatch(/supported route is the "TypeScript \(modeldeck\)" kernel/);
+      const reply = await fresh.commInfo();
+      expect(reply.header.msg_type).toBe('comm_info_reply');
+    } finally {
+      await fresh.shutdown();
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 
   test('a comm opened in the installing cell itself goes out when that cell ends', async () => {
