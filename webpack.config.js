@@ -1,17 +1,31 @@
 // The widget's AMD bundle: dist/index.js, the file that Colab's widget manager
 // and @jupyter-widgets/html-manager load from <package>@<version>/dist/index.js.
-// @jupyter-widgets/base is provided by the page, never bundled.
+// @jupyter-widgets/base is provided by the page, never bundled. Input is the tsc
+// output in lib/widget (npm run build:widget compiles it first).
+//
+// The stylesheet is a second entry module: the bundle injects css/widget.css
+// with style-loader, while the JupyterLab extension loads the same file through
+// package.json "style" (so the TypeScript never imports CSS, and JupyterLab does
+// not get it twice). With an array entry the library's exports are those of the
+// last module, the widget.
 const path = require('path');
 
 module.exports = {
-  entry: './lib/widget/src/widget/index.js',
+  entry: [path.resolve(__dirname, 'css/widget.css'), './lib/widget/src/widget/index.js'],
   output: {
     filename: 'index.js',
     path: path.resolve(__dirname, 'dist'),
     libraryTarget: 'amd',
     library: 'modeldeck',
+    // Chunks (there are none today) would load from next to index.js on the CDN.
+    publicPath: 'auto',
+  },
+  module: {
+    rules: [{ test: /\.css$/, use: ['style-loader', { loader: 'css-loader', options: { sourceMap: false } }] }],
   },
   externals: ['@jupyter-widgets/base'],
+  resolve: { extensions: ['.js'] },
   mode: 'production',
   devtool: 'source-map',
+  performance: { hints: false },
 };

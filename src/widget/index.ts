@@ -1,4 +1,5 @@
-// Entry of the AMD bundle (dist/index.js) that Colab and classic notebooks load.
-// The panel's model and view arrive with the widget issue; for now the bundle
-// carries the module identity only.
-export { MODULE_NAME, MODULE_VERSION } from './version';
+// Entry of the AMD bundle (dist/index.js) that Colab, html-manager and classic
+// pages load: the module's exports. The stylesheet is added by webpack (see
+// webpack.config.js), so the JupyterLab extension, which loads css/widget.css
+// through package.json "style", does not get it twice.
+export * from './widget';

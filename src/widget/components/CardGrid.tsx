@@ -1,0 +1,190 @@
+/**
+ * The card grid, windowed: rows have a fixed height, so the rows on screen
+ * follow from scrollTop and the viewport; only those rows (plus a little
+ * overscan) are in the DOM, and only their cards' previews are asked for.
+ * Arrow keys, Home/End and PageUp/PageDown move between cards; Enter opens
+ * the details.
+ */
+import type { ModelCard as Card } from '../../kernel/protocol';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEmitter } from '../hooks';
+import type { ModelsPanelModel } from '../model';
+import { ModelCard, type CardAction } from './ModelCard';
+
+export const CARD_MIN_WIDTH = 220;
+export const GAP = 12;
+export const ROW_HEIGHT = 356;
+export const OVERSCAN_ROWS = 1;
+/** Used when the element has no layout yet (hidden output, jsdom). */
+export const FALLBACK_VIEWPORT = { width: 960, height: 640 };
+/** Wait this long after the visible set settles before asking for its previews. */
+export const PREVIEW_DELAY_MS = 40;
+
+export interface GridProps {
+  model: ModelsPanelModel;
+  cards: Card[];
+  nsfwLevel: number;
+  revealed: ReadonlySet<string>;
+  busyIds: ReadonlySet<string>;
+  onAction: (action: CardAction, card: Card) => void;
+  onCopy: (word: string) => void;
+}
+
+export function columnsFor(width: number): number {
+  return Math.max(1, Math.floor((width + GAP) / (CARD_MIN_WIDTH + GAP)));
+}
+
+/** The card index range [start, end) on screen for a scroll position. */
+export function visibleRange(count: number, cols: number, top: number, height: number): [number, number] {
+  const rows = Math.ceil(count / cols);
+  const firstRow = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN_ROWS);
+  const lastRow = Math.min(rows, Math.ceil((top + height) / ROW_HEIGHT) + OVERSCAN_ROWS);
+  return [firstRow * cols, Math.min(count, lastRow * cols)];
+}
+
+export function CardGrid({ model, cards, nsfwLevel, revealed, busyIds, onAction, onCopy }: GridProps) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const [view, setView] = useState({ top: 0, width: FALLBACK_VIEWPORT.width, height: FALLBACK_VIEWPORT.height });
+  const [focusIndex, setFocusIndex] = useState(0);
+  const wantFocus = useRef(false);
+  useEmitter(model.previews);
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const measure = () =>
+      setView((v) => {
+        const width = el.clientWidth || FALLBACK_VIEWPORT.width;
+        const height = el.clientHeight || FALLBACK_VIEWPORT.height;
+        return v.width === width && v.height === height && v.top === el.scrollTop ? v : { top: el.scrollTop, width, height };
+      });
+    measure();
+    const onScroll = () => setView((v) => (v.top === el.scrollTop ? v : { ...v, top: el.scrollTop }));
+    el.addEventListener('scroll', onScroll, { passive: true });
+    let ro: ResizeObserver | null = null;
+    if (typeof ResizeObserver !== 'undefined') {
+      ro = new ResizeObserver(measure);
+      ro.observe(el);
+    } else {
+      window.addEventListener('resize', measure);
+    }
+    return () => {
+      el.removeEventListener('scroll', onScroll);
+      if (ro) ro.disconnect();
+      else window.removeEventListener('resize', measure);
+    };
+  }, []);
+
+  const cols = columnsFor(view.width);
+  const rows = Math.ceil(cards.length / cols);
+  const [start, end] = visibleRange(cards.length, cols, view.top, view.height);
+  const visible = cards.slice(start, end);
+  const visibleKey = visible.map((c) => `${c.id}\u0000${c.preview ?? ''}`).join('\u0001');
+
+  // Previews for what is on screen, once scrolling pauses.
+  const visibleRef = useRef(visible);
+  visibleRef.current = visible;
+  useEffect(() => {
+    const t = setTimeout(() => model.requestPreviews(visibleRef.current), PREVIEW_DELAY_MS);
+    return () => clearTimeout(t);
+  }, [model, visibleKey]);
+
+  // A filter change leaves the focus index past the end: bring it back.
+  useEffect(() => {
+    if (focusIndex >= cards.length) setFocusIndex(Math.max(0, cards.length - 1));
+  }, [cards.length, focusIndex]);
+
+  useEffect(() => {
+    if (!wantFocus.current) return;
+    const el = scroller.current?.querySelector<HTMLElement>(`[data-index="${focusIndex}"]`);
+    if (el) {
+      wantFocus.current = false;
+      el.focus({ preventScroll: true });
+    }
+  });
+
+  const moveTo = (index: number) => {
+    const i = Math.max(0, Math.min(cards.length - 1, index));
+    const el = scroller.current;
+    if (el) {
+      const rowTop = Math.floor(i / cols) * ROW_HEIGHT;
+      if (rowTop < el.scrollTop) el.scrollTop = rowTop;
+      else if (rowTop + ROW_HEIGHT > el.scrollTop + view.height) el.scrollTop = rowTop + ROW_HEIGHT - view.height;
+      setView((v) => ({ ...v, top: el.scrollTop }));
+    }
+    wantFocus.current = true;
+    setFocusIndex(i);
+  };
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    const target = e.target as HTMLElement;
+    if (!target.classList.contains('md-card')) return;
+    const index = Number(target.dataset.index);
+    const perPage = Math.max(1, Math.floor(view.height / ROW_HEIGHT)) * cols;
+    const moves: Record<string, number> = {
+      ArrowRight: index + 1,
+      ArrowLeft: index - 1,
+      ArrowDown: index + cols,
+      ArrowUp: index - cols,
+      PageDown: index + perPage,
+      PageUp: index - perPage,
+      Home: 0,
+      End: cards.length - 1,
+    };
+    if (e.key in moves) {
+      e.preventDefault();
+      moveTo(moves[e.key]);
+    } else if (e.key === 'Enter') {
+      const card = cards[index];
+      if (card) {
+        e.preventDefault();
+        onAction('details', card);
+      }
+    }
+  };
+
+  const onFocusIn = (e: FocusEvent) => {
+    const target = e.target as HTMLElement;
+    if (target.classList.contains('md-card')) setFocusIndex(Number(target.dataset.index));
+  };
+
+  const rowsShown = useMemo(() => {
+    const out: Card[][] = [];
+    for (let i = 0; i < visible.length; i += cols) out.push(visible.slice(i, i + cols));
+    return out;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [visibleKey, cols, cards]);
+
+  if (cards.length === 0) return null;
+  return (
+    <div ref={scroller} class="md-scroller" onKeyDown={onKeyDown} onFocusIn={onFocusIn} role="region" aria-label="Models">
+      <div class="md-canvas" style={{ height: `${rows * ROW_HEIGHT}px` }}>
+        <div class="md-rows" style={{ transform: `translateY(${Math.floor(start / cols) * ROW_HEIGHT}px)` }} role="list">
+          {rowsShown.map((row, r) => (
+            <div class="md-row" key={start + r * cols} style={{ gridTemplateColumns: `repeat(${cols}, minmax(0, 1fr))`, height: `${ROW_HEIGHT - GAP}px` }}>
+              {row.map((card, i) => {
+                const index = start + r * cols + i;
+                const media = model.previews.media(card);
+                const overLimit = (card.civitai.nsfwLevel ?? 0) > nsfwLevel;
+                return (
+                  <div role="listitem" key={card.id}>
+                    <ModelCard
+                      card={card}
+                      index={index}
+                      media={media}
+                      previewFailed={model.previews.failed(card)}
+                      blurred={overLimit && !revealed.has(card.id)}
+                      busy={busyIds.has(card.id)}
+                      onAction={onAction}
+                      onCopy={onCopy}
+                    />
+                  </div>
+                );
+              })}
+            </div>
+          ))}
+        </div>
+      </div>
+    </div>
+  );
+}

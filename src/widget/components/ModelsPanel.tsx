@@ -1,0 +1,109 @@
+/**
+ * The whole panel: error banner, toolbar, progress, filters, the windowed card
+ * grid and the dialogs. Search, filters and sort are local to this view; the
+ * card list comes from the model's store.
+ */
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { ModelCard as Card } from '../../kernel/protocol';
+import { copyText } from '../download';
+import { DEFAULT_QUERY, applyQuery, displayTitle, facets, type ViewQuery } from '../filter';
+import { formatCount } from '../format';
+import { useEmitter, useModelState } from '../hooks';
+import type { ModelsPanelModel } from '../model';
+import { CardGrid } from './CardGrid';
+import { DetailsView } from './DetailsView';
+import { EditHashDialog } from './EditHashDialog';
+import { ErrorBanner } from './ErrorBanner';
+import type { CardAction } from './ModelCard';
+import { ProgressBar } from './ProgressBar';
+import { Toolbar } from './Toolbar';
+import { FilterBar } from './FilterBar';
+
+/** How long after the library is ready a view without cards waits before asking for them again. */
+export const RESYNC_DELAY_MS = 1000;
+
+type Open = { dialog: 'edit' | 'details'; id: string } | null;
+
+export function ModelsPanel({ model }: { model: ModelsPanelModel }) {
+  const storeVersion = useEmitter(model.store);
+  const progress = useModelState(model, 'progress');
+  const settings = useModelState(model, 'settings');
+  const summary = useModelState(model, 'summary');
+  const [query, setQuery] = useState<ViewQuery>(DEFAULT_QUERY);
+  const [root, setRoot] = useState(0);
+  const [open, setOpen] = useState<Open>(null);
+  const [revealed, setRevealed] = useState<ReadonlySet<string>>(new Set());
+  const [busyIds, setBusyIds] = useState<ReadonlySet<string>>(new Set());
+  const [notice, setNotice] = useState('');
+  const noticeTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+
+  const all = model.store.list();
+  const shown = useMemo(() => applyQuery(all, query), [storeVersion, query]); // eslint-disable-line react-hooks/exhaustive-deps
+  const { kinds, bases } = useMemo(() => facets(all), [storeVersion]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  // The kernel sends every card right after `summary.ready`; a view that has none a moment later (it missed them) asks again.
+  useEffect(() => {
+    if (!summary?.ready || model.store.received) return;
+    const t = setTimeout(() => model.store.received || model.resync(), RESYNC_DELAY_MS);
+    return () => clearTimeout(t);
+  }, [model, summary?.ready]);
+
+  useEffect(() => () => void (noticeTimer.current && clearTimeout(noticeTimer.current)), []);
+
+  const notify = (text: string) => {
+    setNotice(text);
+    if (noticeTimer.current) clearTimeout(noticeTimer.current);
+    if (text) noticeTimer.current = setTimeout(() => setNotice(''), 8000);
+  };
+
+  const onCopy = async (word: string) => notify((await copyText(word)) ? `Copied “${word}”.` : `Could not copy; select it by hand: ${word}`);
+
+  const onAction = (action: CardAction, card: Card) => {
+    if (action === 'reveal') setRevealed(new Set([...revealed, card.id]));
+    else if (action === 'edit' || action === 'details') setOpen({ dialog: action, id: card.id });
+    else if (action === 'refresh') {
+      setBusyIds((s) => new Set([...s, card.id]));
+      void model.request('refresh', { id: card.id }).then((reply) => {
+        setBusyIds((s) => new Set([...s].filter((id) => id !== card.id)));
+        if (reply.ok) {
+          const c = reply.result as Card | null;
+          notify(c?.civitai.state === 'found' ? `${displayTitle(c)}: found on Civitai.` : `${displayTitle(card)}: Civitai does not know this file.`);
+        }
+      });
+    }
+  };
+
+  const openCard = open ? model.store.get(open.id) : undefined;
+  const total = model.store.size;
+  const nsfwLevel = settings?.nsfwLevel ?? 2;
+
+  return (
+    <div class="md-panel">
+      <ErrorBanner model={model} />
+      <Toolbar model={model} root={root} onRoot={setRoot} notify={notify} />
+      <ProgressBar progress={progress} />
+      <FilterBar query={query} onChange={setQuery} kinds={kinds} bases={bases} shown={shown.length} total={total} />
+      <div class="md-notice" role="status" aria-live="polite">
+        {notice}
+      </div>
+      {shown.length > 0 ? (
+        <CardGrid model={model} cards={shown} nsfwLevel={nsfwLevel} revealed={revealed} busyIds={busyIds} onAction={onAction} onCopy={onCopy} />
+      ) : (
+        <div class="md-empty">
+          {!summary?.ready
+            ? 'Loading the library…'
+            : total === 0
+              ? 'No models yet. Put model files in the library folder and press Scan.'
+              : `No model matches (${formatCount(total)} in the library).`}
+          {total > 0 && shown.length === 0 && (
+            <button type="button" class="md-link-button" onClick={() => setQuery(DEFAULT_QUERY)}>
+              Clear search and filters
+            </button>
+          )}
+        </div>
+      )}
+      {open && openCard && open.dialog === 'edit' && <EditHashDialog model={model} card={openCard} onClose={() => setOpen(null)} notify={notify} />}
+      {open && openCard && open.dialog === 'details' && <DetailsView model={model} card={openCard} nsfwLevel={nsfwLevel} onClose={() => setOpen(null)} onCopy={onCopy} />}
+    </div>
+  );
+}
