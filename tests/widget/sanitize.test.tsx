@@ -169,4 +169,23 @@ describe('DetailsView', () => {
       panel.close();
     }
   });
+
+  it('shows no Gallery heading when no image can be shown', async () => {
+    const panel = await openPanel();
+    try {
+      panel.models([card(1)]);
+      await settle();
+      click(byText(panel.el, 'button', 'Details'));
+      const d = details('<p>Plain.</p>');
+      d.info!.images = [{ url: 'http://insecure.example/1.png', nsfwLevel: 1, width: 1, height: 1, type: 'image' }];
+      await panel.reply('details', d);
+      await settle();
+      const dialog = panel.el.querySelector('.md-details') as HTMLElement;
+      expect(dialog.textContent).toContain('Plain.');
+      expect([...dialog.querySelectorAll('h3')].map((h) => h.textContent)).not.toContain('Gallery');
+      expect(dialog.querySelector('.md-gallery')).toBeNull();
+    } finally {
+      panel.close();
+    }
+  });
 });

@@ -45,6 +45,8 @@ export function DetailsView({ model, card, nsfwLevel, onClose, onCopy }: Details
   const c = (details?.card ?? card).civitai;
   const page = safeCivitaiUrl(c.pageUrl);
   const html = sanitizeHtml(info?.description);
+  // Only https images are shown (an http or data: URL would leak or embed); no heading for an empty gallery.
+  const gallery = (info?.images ?? []).filter((im) => httpsOnly(im.url)).slice(0, 24);
   const words = info?.trainedWords.length ? info.trainedWords : card.trainedWords;
 
   return (
@@ -120,31 +122,28 @@ export function DetailsView({ model, card, nsfwLevel, onClose, onCopy }: Details
           <div class="md-description" dangerouslySetInnerHTML={{ __html: html }} />
         </section>
       )}
-      {info && info.images.length > 0 && (
+      {gallery.length > 0 && (
         <section>
           <h3>Gallery</h3>
           <ul class="md-gallery">
-            {info.images
-              .filter((im) => httpsOnly(im.url))
-              .slice(0, 24)
-              .map((im, i) => {
-                const hidden = (im.nsfwLevel ?? 0) > nsfwLevel && !shown.has(i);
-                const video = im.type === 'video';
-                return (
-                  <li key={i} class={hidden ? 'md-blurred' : ''}>
-                    {video ? (
-                      <video src={im.url} muted loop playsInline controls={!hidden} />
-                    ) : (
-                      <img src={im.url} alt={`Example ${i + 1}`} loading="lazy" referrerpolicy="no-referrer" />
-                    )}
-                    {hidden && (
-                      <button type="button" class="md-reveal" onClick={() => setShown(new Set([...shown, i]))}>
-                        NSFW · click to show
-                      </button>
-                    )}
-                  </li>
-                );
-              })}
+            {gallery.map((im, i) => {
+              const hidden = (im.nsfwLevel ?? 0) > nsfwLevel && !shown.has(i);
+              const video = im.type === 'video';
+              return (
+                <li key={i} class={hidden ? 'md-blurred' : ''}>
+                  {video ? (
+                    <video src={im.url} muted loop playsInline controls={!hidden} />
+                  ) : (
+                    <img src={im.url} alt={`Example ${i + 1}`} loading="lazy" referrerpolicy="no-referrer" />
+                  )}
+                  {hidden && (
+                    <button type="button" class="md-reveal" onClick={() => setShown(new Set([...shown, i]))}>
+                      NSFW · click to show
+                    </button>
+                  )}
+                </li>
+              );
+            })}
           </ul>
         </section>
       )}
