@@ -10,6 +10,7 @@
 import { realpath } from 'node:fs/promises';
 import { describeFsError } from '../../core/errors';
 import { readFileCapped } from '../../core/read-capped';
+import { sniffImageType, type ImageType } from '../../core/sidecars';
 import type { LibraryModel } from '../../core/library';
 
 /** Default cap on one preview sent to the widget. */
@@ -46,13 +47,17 @@ export async function readPreview(model: LibraryModel, maxBytes = PREVIEW_SEND_M
   return { ok: true, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), mime };
 }
 
-/** The MIME type the first bytes announce: PNG, JPEG, GIF, WebP, AVIF, MP4/WebM (Civitai previews can be videos). */
+const IMAGE_MIME: Record<ImageType, string> = { png: 'image/png', jpg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp' };
+
+/**
+ * The MIME type the first bytes announce: the still images the sidecar writer
+ * accepts (its own sniffer), plus AVIF and MP4/WebM, since previews saved by
+ * other tools can be videos.
+ */
 export function sniffMime(b: Uint8Array): string | null {
+  const image = sniffImageType(b);
+  if (image) return IMAGE_MIME[image];
   const ascii = (from: number, to: number) => (b.length >= to ? String.fromCharCode(...b.subarray(from, to)) : '');
-  if (b.length >= 8 && b[0] === 0x89 && ascii(1, 4) === 'PNG' && b[4] === 0x0d && b[5] === 0x0a && b[6] === 0x1a && b[7] === 0x0a) return 'image/png';
-  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'image/jpeg';
-  if (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a') return 'image/gif';
-  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
   if (ascii(4, 8) === 'ftyp') {
     const brand = ascii(8, 12);
     if (brand === 'avif' || brand === 'avis') return 'image/avif';
