@@ -51,13 +51,18 @@ test.each<[string, ModelEntry]>([
   ['an entry never looked up, no preview', { ...base, hashes: {}, hashSources: {}, civitai: { status: 'unknown' }, preview: undefined, folderKind: undefined }],
 ])('%s survives the compact snapshot form unchanged', (_name, entry) => {
   const row = JSON.parse(JSON.stringify(encodeEntry(entry)));
-  const back = decodeEntry(row)!;
+  const decoded = decodeEntry(row);
+  if (!('entry' in decoded)) throw new Error(decoded.error);
+  const back = decoded.entry;
   const clean = JSON.parse(JSON.stringify(entry));
   expect(JSON.parse(JSON.stringify(back))).toEqual(clean);
 });
 
 test('the compact form is smaller, and a damaged row is refused', () => {
   expect(JSON.stringify(encodeEntry(base)).length).toBeLessThan(JSON.stringify(base).length * 0.7);
-  expect(decodeEntry({ path: 'x' })).toBeNull();
-  expect(decodeEntry(['x', 'not a size'])).toBeNull();
+  expect(decodeEntry({ path: 'x' })).toEqual({ error: 'not an index row' });
+  expect(decodeEntry(['x', 'not a size'])).toEqual({ error: 'not an index row' });
+  const badSize = encodeEntry(base);
+  badSize[1] = 'not a size';
+  expect(decodeEntry(badSize)).toEqual({ error: 'size is not a byte count' });
 });

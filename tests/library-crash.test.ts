@@ -4,7 +4,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Library } from '../src/core/library';
-import { ScanLock } from '../src/core/library/lock';
+import { LibraryLock } from '../src/core/library/lock';
 import { BIN, runCli } from './helpers/cli';
 import { loraBytes, writeModel } from './helpers/library';
 import { useTmpDir } from './helpers/tmpdir';
@@ -73,17 +73,18 @@ test('two scanners of one root: the second gets a clear one-line refusal', async
   const root = join(tmp.path, 'locked');
   mkdirSync(root, { recursive: true });
   writeModel(root, 'Lora/a.safetensors', loraBytes());
-  const held = await ScanLock.acquire(root);
+  const held = await LibraryLock.acquire(root);
   try {
-    await expect(ScanLock.acquire(root)).rejects.toThrow(/another modeldeck is scanning this library \(process \d+ on /);
-    const r = await runCli(['scan', '--offline', root]);
+    await expect(LibraryLock.acquire(root, { waitMs: 0 })).rejects.toThrow(/another modeldeck is changing this library \(process \d+ on /);
+    // The CLI waits for the lock (edits hold it for milliseconds), then says who holds it.
+    const r = await runCli(['scan', '--offline', root], { MODELDECK_LOCK_WAIT_MS: '200' });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^modeldeck: .*locked: another modeldeck is scanning this library .*delete .*scan\.lock if it is gone\n$/);
+    expect(r.stderr).toMatch(/^modeldeck: .*locked: another modeldeck is changing this library .*delete .*scan\.lock if it is gone\n$/);
   } finally {
     await held.release();
   }
   // A lock left by a dead process on this host is taken over.
   writeFileSync(join(root, '.modeldeck', 'scan.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), since: 0 }));
-  const again = await ScanLock.acquire(root);
+  const again = await LibraryLock.acquire(root, { waitMs: 0 });
   await again.release();
 });

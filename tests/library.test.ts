@@ -241,7 +241,7 @@ test('manual links and hashes survive rescans', async () => {
   });
   await withLibrary(root, async (lib) => {
     expect(lib.get(pruned.path)!.manual?.link?.versionId).toBe(versionId);
-    expect(() => lib.setHash(pruned.path, 'SHA256', 'xyz')).toThrow(/not a SHA256/);
+    await expect(lib.setHash(pruned.path, 'SHA256', 'xyz')).rejects.toThrow(/not a SHA256/);
   });
 });
 
@@ -287,10 +287,11 @@ test('export, then import into a copy whose files were renamed', async () => {
   try {
     await lib.scan({ offline: true });
     await expect(lib.import({ format: 'something-else' })).rejects.toThrow(/not a modeldeck export/);
-    await expect(lib.import({ ...doc, models: [{ path: 'x' }] })).rejects.toThrow(/models\[0\]/);
+    // A model that is not a valid entry is left out and named; the rest of the document still applies.
+    expect(await lib.import({ ...doc, models: [{ path: 'x' }] })).toEqual({ models: 1, matched: 0, unmatched: [], rejected: ['models[0]: size is not a byte count'] });
     expect(lib.get('elsewhere/renamed.safetensors')!.civitai.status).toBe('unknown');
     const r = await lib.import(JSON.parse(text));
-    expect(r).toEqual({ models: 1, matched: 1, unmatched: [] });
+    expect(r).toEqual({ models: 1, matched: 1, unmatched: [], rejected: [] });
     expect(lib.get('elsewhere/renamed.safetensors')!.civitai.link).toMatchObject({ versionId, matchedBy: 'manual' });
   } finally {
     await lib.close();

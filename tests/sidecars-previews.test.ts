@@ -7,15 +7,20 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { parseModelVersion, type ModelVersion, type PreviewImage } from '../src/core/civitai';
 import { choosePreview, downloadPreview, downloadPreviews, sizedImageUrl, PreviewError } from '../src/core/sidecars';
+import { OutboundPolicy } from '../src/core/net';
 import { FakeCivitai, tinyPng } from './fake-civitai';
 import { useTmpDir } from './helpers/tmpdir';
 
 const tmp = useTmpDir('mdk-previews-');
 let fake: FakeCivitai;
+/** The fake is the configured Civitai base, so its origin (and only it) may be fetched from. */
+let policy: OutboundPolicy;
 beforeAll(async () => {
   fake = await new FakeCivitai({ fixturesDir: null }).start();
+  policy = new OutboundPolicy({ baseUrl: fake.url });
 });
 afterAll(async () => {
+  await policy.close();
   await fake.stop();
 });
 beforeEach(() => fake.reset());
@@ -81,7 +86,7 @@ describe('downloadPreview against the fake Civitai', () => {
     const version = await versionFromFake(versionId);
     const chosen = choosePreview(version.images)!;
     expect(chosen.url).toMatch(/\/width=450\/\d+\.jpeg$/);
-    const name = await downloadPreview(lib.root, chosen.url, lib.models[0]);
+    const name = await downloadPreview(lib.root, chosen.url, lib.models[0], { policy, policy });
     expect(name).toBe('model 0.preview.jpg');
     const bytes = readFileSync(join(lib.dir, name));
     expect([...bytes.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
@@ -91,18 +96,18 @@ describe('downloadPreview against the fake Civitai', () => {
   test('URL says .jpeg, bytes are PNG: saved as .preview.png (also through a redirect)', async () => {
     const lib = library(2);
     const url = servedAs(tinyPng());
-    expect(await downloadPreview(lib.root, url, lib.models[0])).toBe('model 0.preview.png');
+    expect(await downloadPreview(lib.root, url, lib.models[0], { policy, policy })).toBe('model 0.preview.png');
     expect(readFileSync(join(lib.dir, 'model 0.preview.png')).equals(tinyPng())).toBe(true);
     // /api/download/models/:id answers 307 to /files/...
     const { versionId } = fake.addVersion({ files: [{ name: 'p.jpeg', hashes: { SHA256: 'ef'.repeat(32) }, content: tinyPng() }], images: 0 });
-    expect(await downloadPreview(lib.root, `${fake.url}/api/download/models/${versionId}`, lib.models[1])).toBe('model 1.preview.png');
+    expect(await downloadPreview(lib.root, `${fake.url}/api/download/models/${versionId}`, lib.models[1], { policy, policy })).toBe('model 1.preview.png');
     expect(fake.count('download')).toBe(1);
   });
 
   test('over the size cap: aborted, nothing written', async () => {
     const lib = library();
     const big = Buffer.concat([tinyPng(), Buffer.alloc(200_000)]);
-    const err = await downloadPreview(lib.root, servedAs(big), lib.models[0], { maxBytes: 50_000 }).catch((e) => e);
+    const err = await downloadPreview(lib.root, servedAs(big), lib.models[0], { policy, maxBytes: 50_000 }).catch((e) => e);
     expect(err).toBeInstanceOf(PreviewError);
     expect(err.message).toMatch(/over the 50000-byte cap/);
     expect(readdirSync(lib.dir)).toEqual(['model 0.safetensors']);
@@ -114,7 +119,7 @@ describe('downloadPreview against the fake Civitai', () => {
     ['an empty body', Buffer.alloc(0)],
   ])('%s is refused and nothing is written', async (_label, content) => {
     const lib = library();
-    const err = await downloadPreview(lib.root, servedAs(content), lib.models[0]).catch((e) => e);
+    const err = await downloadPreview(lib.root, servedAs(content), lib.models[0], { policy, policy }).catch((e) => e);
     expect(err).toBeInstanceOf(PreviewError);
     expect(err.message).toMatch(/not an image|empty response/);
     expect(readdirSync(lib.dir)).toEqual(['model 0.safetensors']);
@@ -124,7 +129,7 @@ describe('downloadPreview against the fake Civitai', () => {
     const lib = library();
     fake.inject({ kind: 'html', status: 503 }, { route: 'image-cdn' });
     const url = `${fake.url}/image-cdn/x/width=450/1.jpeg`;
-    await expect(downloadPreview(lib.root, url, lib.models[0])).rejects.toThrow(/HTTP 503/);
+    await expect(downloadPreview(lib.root, url, lib.models[0], { policy, policy })).rejects.toThrow(/HTTP 503/);
     expect(readdirSync(lib.dir)).toEqual(['model 0.safetensors']);
   });
 
@@ -133,20 +138,20 @@ describe('downloadPreview against the fake Civitai', () => {
     writeFileSync(join(lib.dir, 'model 0.preview.jpeg'), 'mine');
     writeFileSync(join(lib.dir, 'model 1.webp'), 'mine too'); // LM-style bare preview
     const url = `${fake.url}/image-cdn/x/width=450/1.png`;
-    await expect(downloadPreview(lib.root, url, lib.models[0])).rejects.toThrow(/model 0\.preview\.jpeg already exists/);
-    await expect(downloadPreview(lib.root, url, lib.models[1])).rejects.toThrow(/already exists/);
+    await expect(downloadPreview(lib.root, url, lib.models[0], { policy, policy })).rejects.toThrow(/model 0\.preview\.jpeg already exists/);
+    await expect(downloadPreview(lib.root, url, lib.models[1], { policy, policy })).rejects.toThrow(/already exists/);
     expect(fake.count('image-cdn')).toBe(0);
     expect(readFileSync(join(lib.dir, 'model 0.preview.jpeg'), 'utf8')).toBe('mine');
-    const results = await downloadPreviews(lib.root, [{ url, modelPath: lib.models[0] }]);
+    const results = await downloadPreviews(lib.root, [{ url, modelPath: lib.models[0] }], { policy });
     expect(results).toEqual([{ existing: 'model 0.preview.jpeg' }]);
-    expect(await downloadPreview(lib.root, url, lib.models[0], { overwrite: true })).toBe('model 0.preview.png');
+    expect(await downloadPreview(lib.root, url, lib.models[0], { policy, overwrite: true })).toBe('model 0.preview.png');
   });
 
   test('a server slower than the timeout: error, nothing written', async () => {
     const lib = library();
     fake.inject({ kind: 'slow', delayMs: 3000 }, { route: 'image-cdn' });
     const started = Date.now();
-    const err = await downloadPreview(lib.root, `${fake.url}/image-cdn/x/width=450/1.png`, lib.models[0], { timeoutMs: 300 }).catch((e) => e);
+    const err = await downloadPreview(lib.root, `${fake.url}/image-cdn/x/width=450/1.png`, lib.models[0], { policy, timeoutMs: 300 }).catch((e) => e);
     expect(err).toBeInstanceOf(PreviewError);
     expect(err.message).toMatch(/within 0\.3 s/);
     expect(Date.now() - started).toBeLessThan(2000);
@@ -160,7 +165,7 @@ describe('downloadPreviews', () => {
     const delay = 250;
     fake.inject({ kind: 'slow', delayMs: delay }, { route: 'image-cdn', times: 10 });
     const jobs = lib.models.map((modelPath, i) => ({ modelPath, url: `${fake.url}/image-cdn/x/width=450/${i}.${i % 2 ? 'png' : 'jpeg'}` }));
-    const results = await downloadPreviews(lib.root, jobs, { concurrency: 3 });
+    const results = await downloadPreviews(lib.root, jobs, { concurrency: 3, policy });
     expect(results.map((r) => r.file)).toEqual(lib.models.map((_, i) => `model ${i}.preview.${i % 2 ? 'png' : 'jpg'}`));
     const at = fake.requests.filter((r) => r.route === 'image-cdn').map((r) => r.at).sort((a, b) => a - b);
     expect(at).toHaveLength(10);

@@ -1,11 +1,24 @@
 /** Opening a library from the command line, and printing what a scan did. */
+import { realpath } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Library, ScanReport } from '../core/library';
-import { formatBytes, oneLine } from './output';
+import { formatBytes, printable } from './output';
 
 export async function openLibrary(roots: string[], offline = false): Promise<Library> {
   const { Library } = await import('../core/library');
   // Civitai settings come from the environment (CIVITAI_BASE_URL, CIVITAI_TOKEN...).
   return Library.open(roots, offline ? { civitai: false } : {});
+}
+
+/**
+ * A file named on the command line, as the user meant it: relative to the
+ * current folder (not to a library root), with the folder's symlinks resolved
+ * as the library resolves its roots, so `info ./x.safetensors` finds the entry.
+ */
+export async function userPath(file: string): Promise<string> {
+  const abs = resolve(file);
+  const dir = await realpath(dirname(abs)).catch(() => dirname(abs));
+  return join(dir, basename(abs));
 }
 
 /** The library root that holds `file`, or a clear error. */
@@ -27,6 +40,6 @@ export function printScanReport(r: ScanReport, offline: boolean): void {
   ];
   if (r.cancelled) lines.push('  cancelled: what was done is saved; the next scan goes on from there');
   for (const m of r.verifyMismatches) lines.push(`  WRONG ${m.hash} from ${m.source} for ${m.path}: was ${m.recorded}, is ${m.actual}`);
-  if (r.warnings.length) lines.push(`  ${r.warnings.length} warning(s):`, ...r.warnings.map((w) => `    ${oneLine(w.path)}: ${oneLine(w.message)}`));
+  if (r.warnings.length) lines.push(`  ${r.warnings.length} warning(s):`, ...r.warnings.map((w) => `    ${printable(w.path)}: ${printable(w.message)}`));
   process.stdout.write(lines.join('\n') + '\n');
 }

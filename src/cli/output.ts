@@ -8,21 +8,37 @@
 export function reportError(err: unknown, file?: string): void {
   let message = err instanceof Error ? err.message : String(err);
   if (file !== undefined && !message.startsWith(`${file}: `)) message = `${file}: ${message}`;
-  process.stderr.write(`modeldeck: ${oneLine(message)}\n`);
+  process.stderr.write(`modeldeck: ${printable(message)}\n`);
   process.exitCode = 1;
 }
 
 /**
- * File names and metadata come from whoever made the file: no newline or
- * terminal escape sequence reaches the screen.
+ * Control characters (C0, DEL, C1) and the Unicode controls that reorder or
+ * hide text: removed from everything the CLI prints that came from a file, a
+ * sidecar or Civitai, so no escape sequence (OSC, clear-screen, cursor moves)
+ * reaches the terminal and no name can disguise itself.
  */
-export function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' || c === '\t' ? ' ' : '?'));
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** The one function every remote or file-derived string goes through before the CLI prints it: one line, no controls. */
+export function printable(text: string): string {
+  return String(text).replace(UNPRINTABLE, (c) => (c === '\n' || c === '\t' || c === '\r' ? ' ' : ''));
+}
+
+/**
+ * JSON on one line. JSON.stringify escapes C0 controls but leaves C1 and the
+ * reordering controls raw, which some terminals act on: they are escaped too.
+ */
+// eslint-disable-next-line no-control-regex
+const RAW_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+export function jsonText(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(RAW_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function printJsonLine(value: unknown): void {
-  process.stdout.write(JSON.stringify(value) + '\n');
+  process.stdout.write(jsonText(value) + '\n');
 }
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

@@ -14,7 +14,9 @@ import DOMPurify, { type Config, type DOMPurify as Purifier } from 'dompurify';
 
 const CONFIG: Config = {
   FORBID_TAGS: ['script', 'style', 'iframe', 'frame', 'frameset', 'object', 'embed', 'form', 'input', 'button', 'textarea', 'select', 'option', 'base', 'link', 'meta', 'svg', 'math', 'template', 'noscript', 'audio', 'video', 'source', 'portal'],
-  FORBID_ATTR: ['style', 'srcset', 'action', 'formaction', 'xlink:href', 'ping', 'background', 'poster'],
+  // class, id and name too: a description must not wear the panel's own styles (an `md-reveal` link laid over the
+  // whole panel) nor clobber globals or anchors by id/name.
+  FORBID_ATTR: ['style', 'class', 'id', 'name', 'srcset', 'action', 'formaction', 'xlink:href', 'ping', 'background', 'poster'],
   ALLOW_DATA_ATTR: false,
   ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|#)/i,
   RETURN_TRUSTED_TYPE: false,

@@ -30,7 +30,9 @@ export type Fault =
   /** 200 with a JSON body of the caller's choosing (a wrong shape). */
   | { kind: 'body'; body: unknown; status?: number }
   /** Close the connection without answering. */
-  | { kind: 'drop' };
+  | { kind: 'drop' }
+  /** A redirect to `location` (any URL: another host, an internal address). Default status 302. */
+  | { kind: 'redirect'; location: string; status?: number };
 
 export interface QueuedFault {
   fault: Fault;

@@ -179,6 +179,10 @@ export class FakeCivitai {
       }
       case 'invalid-json':
         return send(res, { status: 200, type: JSON_TYPE, body: "{'items': [undefined, NaN]}" });
+      case 'redirect':
+        res.writeHead(fault.status ?? 302, { location: fault.location, 'content-length': '0' });
+        res.end();
+        return;
       case 'html':
         return send(res, { status: fault.status ?? 502, type: 'text/html; charset=UTF-8', body: CLOUDFLARE_PAGE });
       case 'body':

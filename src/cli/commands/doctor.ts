@@ -4,7 +4,7 @@
  * problem) with the fix to apply; exit status 1 when any check is a problem.
  */
 import type { Command } from 'commander';
-import { oneLine } from '../output';
+import { printable } from '../output';
 
 interface DoctorFlags {
   offline?: boolean;
@@ -24,7 +24,7 @@ export function registerDoctor(program: Command): void {
       const results = await runChecks({ offline: flags.offline });
       // Belt and braces: no check prints the token, and none of its text can slip through here either.
       const token = process.env.CIVITAI_TOKEN?.trim();
-      const clean = (text: string) => oneLine(token && token.length >= 4 ? text.split(token).join('<token>') : text);
+      const clean = (text: string) => printable(token && token.length >= 4 ? text.split(token).join('<token>') : text);
       const printed = results.map((r) => ({ ...r, detail: clean(r.detail), ...(r.fix !== undefined ? { fix: clean(r.fix) } : {}) }));
       if (flags.json) {
         process.stdout.write(JSON.stringify(printed) + '\n');

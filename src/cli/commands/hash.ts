@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { CancelledError } from '../../core/errors';
 import { DEFAULT_HASHES, HASH_NAMES, HashEngine, parseHashList, type HashName } from '../../core/hash';
-import { byteProgress, formatBytes, interruptSignal, printJsonLine, reportError } from '../output';
+import { byteProgress, formatBytes, interruptSignal, printJsonLine, reportError, printable } from '../output';
 
 /** Files smaller than this hash in well under a second: no bar. */
 const PROGRESS_MIN_BYTES = 256 * 1024 * 1024;
@@ -41,7 +41,7 @@ async function hashAll(files: string[], hashes: HashName[], json: boolean): Prom
         if (json) {
           printJsonLine({ file: result.file, size: result.size, ...result.hashes });
         } else {
-          process.stdout.write(`${result.file}  (${formatBytes(result.size)})\n`);
+          process.stdout.write(`${printable(result.file)}  (${formatBytes(result.size)})\n`);
           for (const name of HASH_NAMES) {
             const value = result.hashes[name];
             if (value) process.stdout.write(`  ${name.padEnd(7)} ${value}\n`);

@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { statusesOf } from '../../core/library';
 import { HASH_NAMES } from '../../core/hash/names';
-import { openLibrary, rootOf } from '../library-helpers';
-import { formatBytes, oneLine, printJsonLine, reportError } from '../output';
+import { openLibrary, rootOf, userPath } from '../library-helpers';
+import { formatBytes, printable, printJsonLine, reportError } from '../output';
 
 export function registerInfo(program: Command): void {
   program
@@ -14,30 +14,31 @@ export function registerInfo(program: Command): void {
     .action(async (files: string[], flags: { json?: boolean }) => {
       for (const file of files) {
         try {
-          const lib = await openLibrary([await rootOf(file)], true);
+          const abs = await userPath(file);
+          const lib = await openLibrary([await rootOf(abs)], true);
           try {
-            const m = lib.get(file);
+            const m = lib.get(abs);
             if (!m) throw new Error(`${file}: not in the index yet (run "modeldeck scan" on its library)`);
             if (flags.json) {
               printJsonLine({ ...m, status: statusesOf(m) });
               continue;
             }
             const link = m.civitai.link;
-            const lines = [m.absolute, `  ${m.kind}, ${m.baseModel}, ${formatBytes(m.size)}; status: ${statusesOf(m).join(', ')}`];
+            const lines = [printable(m.absolute), `  ${m.kind}, ${m.baseModel}, ${formatBytes(m.size)}; status: ${statusesOf(m).join(', ')}`];
             for (const name of HASH_NAMES) {
               if (m.hashes[name]) lines.push(`  ${name.padEnd(7)} ${m.hashes[name]}  (${m.hashSources[name] ?? 'unknown'})`);
             }
             if (link) {
-              lines.push(`  Civitai: ${oneLine(link.modelName)} — ${oneLine(link.versionName)} (${link.type}, ${link.baseModel ?? '?'})`, `    ${link.pageUrl}`);
-              if (link.trainedWords.length) lines.push(`    trained words: ${oneLine(link.trainedWords.join(', '))}`);
+              lines.push(`  Civitai: ${printable(link.modelName)} — ${printable(link.versionName)} (${printable(link.type)}, ${printable(link.baseModel ?? '?')})`, `    ${printable(link.pageUrl)}`);
+              if (link.trainedWords.length) lines.push(`    trained words: ${printable(link.trainedWords.join(', '))}`);
               lines.push(`    matched by ${link.matchedBy}`);
             } else {
               lines.push(`  Civitai: ${m.civitai.status === 'not_found' ? 'not on Civitai' : 'not identified yet'}`);
             }
-            if (m.civitai.lastError) lines.push(`  last lookup failed: ${oneLine(m.civitai.lastError.message)}`);
-            if (m.preview) lines.push(`  preview: ${m.preview}`);
-            for (const c of m.conflicts) lines.push(`  conflict: ${oneLine(c)}`);
-            for (const w of m.warnings) lines.push(`  warning: ${oneLine(w)}`);
+            if (m.civitai.lastError) lines.push(`  last lookup failed: ${printable(m.civitai.lastError.message)}`);
+            if (m.preview) lines.push(`  preview: ${printable(m.preview)}`);
+            for (const c of m.conflicts) lines.push(`  conflict: ${printable(c)}`);
+            for (const w of m.warnings) lines.push(`  warning: ${printable(w)}`);
             process.stdout.write(lines.join('\n') + '\n');
           } finally {
             await lib.close();

@@ -18,7 +18,7 @@ import {
   type ResolveResult,
   type VersionFile,
 } from '../../core/civitai';
-import { formatBytes, interruptSignal } from '../output';
+import { formatBytes, interruptSignal, jsonText, printable, reportError } from '../output';
 
 interface LookupOptions {
   json?: boolean;
@@ -50,15 +50,14 @@ async function lookup(what: string, opts: LookupOptions): Promise<void> {
   const interrupt = interruptSignal();
   try {
     const found = await find(client, what, opts, interrupt.signal);
-    if (opts.json) process.stdout.write(JSON.stringify(toJson(what, found), null, 2) + '\n');
+    if (opts.json) process.stdout.write(jsonText(toJson(what, found), 2) + '\n');
     else process.stdout.write(toText(found));
   } catch (err) {
     if (interrupt.signal.aborted) return;
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
     const code = err instanceof ModeldeckError ? err.code : 'error';
-    if (opts.json) process.stdout.write(JSON.stringify({ query: what, found: false, error: { code, message } }, null, 2) + '\n');
-    process.stderr.write(`modeldeck: ${message}\n`);
-    process.exitCode = 1;
+    if (opts.json) process.stdout.write(jsonText({ query: what, found: false, error: { code, message } }, 2) + '\n');
+    reportError(message);
   } finally {
     interrupt.dispose();
     await client.close();
@@ -137,22 +136,24 @@ function fileJson(file: VersionFile): Record<string, unknown> {
   return { name: file.name, type: file.type, sizeKB: file.sizeKB, primary: file.primary, hashes: file.hashes, downloadUrl: file.downloadUrl };
 }
 
+/** Every string from Civitai's answer goes through `printable`: names, types, words, URLs. */
 function toText(f: Found): string {
   const v = f.version;
+  const p = printable;
   const lines = [
-    `${v.model.name} — ${v.name}`,
-    `  model     ${v.modelId}  (${v.model.type})`,
+    `${p(v.model.name)} — ${p(v.name)}`,
+    `  model     ${v.modelId}  (${p(v.model.type)})`,
     `  version   ${v.id}`,
-    `  base      ${v.baseModel ?? '?'}`,
-    `  trained   ${v.trainedWords.length ? v.trainedWords.join(', ') : '-'}`,
-    `  page      ${v.pageUrl}`,
+    `  base      ${p(v.baseModel ?? '?')}`,
+    `  trained   ${v.trainedWords.length ? p(v.trainedWords.join(', ')) : '-'}`,
+    `  page      ${p(v.pageUrl)}`,
   ];
-  if (f.matchedBy) lines.push(`  matched   ${f.matchedBy}${f.matchedFile ? ` (${f.matchedFile})` : ''}${f.matchedBy !== 'SHA256' ? ' — provisional, SHA256 differs or is unknown' : ''}${f.cached ? ', cached' : ''}`);
+  if (f.matchedBy) lines.push(`  matched   ${f.matchedBy}${f.matchedFile ? ` (${p(f.matchedFile)})` : ''}${f.matchedBy !== 'SHA256' ? ' — provisional, SHA256 differs or is unknown' : ''}${f.cached ? ', cached' : ''}`);
   lines.push('  files');
   for (const file of v.files) {
     const size = file.sizeKB !== null ? formatBytes(Math.round(file.sizeKB * 1024)) : '? B';
-    lines.push(`    ${file.name}  (${file.type ?? '?'}, ${size}${file.primary ? ', primary' : ''})`);
-    for (const [name, value] of Object.entries(file.hashes)) lines.push(`      ${name.padEnd(7)} ${value}`);
+    lines.push(`    ${p(file.name)}  (${p(file.type ?? '?')}, ${size}${file.primary ? ', primary' : ''})`);
+    for (const [name, value] of Object.entries(file.hashes)) lines.push(`      ${p(name).padEnd(7)} ${p(value)}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { MODEL_STATUSES, SORT_KEYS, displayName, statusesOf, type ModelFilter } from '../../core/library';
 import { BASE_MODELS, BASE_MODEL_LABELS, MODEL_KINDS, type BaseModel, type ModelKind } from '../../core/probe/types';
 import { openLibrary } from '../library-helpers';
-import { formatBytes, oneLine, printJsonLine } from '../output';
+import { formatBytes, printable, printJsonLine } from '../output';
 
 const FILTER_KEYS = ['kind', 'base', 'status', 'text', 'sort'];
 
@@ -47,7 +47,7 @@ export function registerLs(program: Command): void {
           const link = m.civitai.link;
           const where = link ? `civitai ${link.modelId}@${link.versionId}` : m.civitai.status === 'not_found' ? 'not on Civitai' : 'not identified';
           process.stdout.write(
-            `${oneLine(displayName(m))}  [${m.kind}, ${link?.baseModel ?? BASE_MODEL_LABELS[m.baseModel]}, ${formatBytes(m.size)}]  ${where}\n    ${oneLine(m.path)}\n`,
+            `${printable(displayName(m))}  [${m.kind}, ${printable(link?.baseModel ?? BASE_MODEL_LABELS[m.baseModel])}, ${formatBytes(m.size)}]  ${where}\n    ${printable(m.path)}\n`,
           );
         }
       } finally {

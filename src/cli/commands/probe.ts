@@ -1,7 +1,7 @@
 /** `modeldeck probe FILE...`: kind, base model and embedded AutoV3 of each file, from its header only. */
 import type { Command } from 'commander';
 import { BASE_MODEL_LABELS, probeFile, type ProbeResult } from '../../core/probe';
-import { formatBytes, oneLine, printJsonLine, reportError } from '../output';
+import { formatBytes, printable, printJsonLine, reportError } from '../output';
 
 /** Human mode shows at most this many metadata keys and characters per value. */
 const MAX_METADATA_KEYS = 40;
@@ -56,8 +56,8 @@ export function formatHuman(r: ProbeResult): string {
   lines.push(`  ${r.format}, ${formatBytes(r.size)}${tensors}`);
   lines.push(`  kind: ${r.kind}   base: ${BASE_MODEL_LABELS[r.baseModel]}`);
   if (r.embeddedAutoV3) lines.push(`  embedded AutoV3: ${r.embeddedAutoV3.short} (${r.embeddedAutoV3.source})`);
-  if (r.evidence.length > 0) lines.push('  evidence:', ...r.evidence.map((e) => `    - ${oneLine(e)}`));
-  if (r.conflicts?.length) lines.push('  conflicts:', ...r.conflicts.map((c) => `    - ${oneLine(c)}`));
+  if (r.evidence.length > 0) lines.push('  evidence:', ...r.evidence.map((e) => `    - ${printable(e)}`));
+  if (r.conflicts?.length) lines.push('  conflicts:', ...r.conflicts.map((c) => `    - ${printable(c)}`));
   if (r.gguf) {
     const general = ['general.architecture', 'general.name']
       .filter((k) => r.gguf!.metadata[k] !== undefined)
@@ -75,6 +75,6 @@ export function formatHuman(r: ProbeResult): string {
 
 /** `ss_tag_frequency` and thumbnails can be megabytes: show the start and the full length. */
 function truncate(value: string): string {
-  const flat = oneLine(value);
+  const flat = printable(value);
   return flat.length > MAX_VALUE_CHARS ? `${flat.slice(0, MAX_VALUE_CHARS)}… (${flat.length} chars)` : flat;
 }

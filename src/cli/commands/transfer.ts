@@ -1,6 +1,7 @@
 /** `modeldeck export ROOT` and `modeldeck import FILE ROOT`: carry hashes, links and edits to another machine. */
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { printable } from '../output';
 import { openLibrary } from '../library-helpers';
 
 export function registerTransfer(program: Command): void {
@@ -34,8 +35,9 @@ export function registerTransfer(program: Command): void {
       const lib = await openLibrary([root], true);
       try {
         const r = await lib.import(doc);
-        process.stdout.write(`${r.matched} of ${r.models} exported models matched files in ${lib.roots[0]}\n`);
-        if (r.unmatched.length) process.stdout.write(`not found here (scan first, or they are elsewhere): ${r.unmatched.join(', ')}\n`);
+        process.stdout.write(`${r.matched} of ${r.models} exported models matched files in ${printable(lib.roots[0])}\n`);
+        if (r.unmatched.length) process.stdout.write(`not found here (scan first, or they are elsewhere): ${printable(r.unmatched.join(', '))}\n`);
+        for (const why of r.rejected) process.stderr.write(`modeldeck: ${printable(file)}: left out, not a valid model entry: ${printable(why)}\n`);
       } finally {
         await lib.close();
       }

@@ -1,7 +1,7 @@
 /** `modeldeck watch ROOT...`: scan, then keep scanning as model files come and go, until Ctrl-C. */
 import type { Command } from 'commander';
 import { openLibrary, printScanReport } from '../library-helpers';
-import { interruptSignal, oneLine, printJsonLine } from '../output';
+import { interruptSignal, printable, printJsonLine } from '../output';
 
 export function registerWatch(program: Command): void {
   program
@@ -26,11 +26,11 @@ export function registerWatch(program: Command): void {
           onBatch: (b) =>
             say('change', b, () => {
               for (const [what, list] of [['added', b.added], ['changed', b.changed], ['removed', b.removed]] as const) {
-                for (const p of list) process.stdout.write(`${what}: ${oneLine(p)}\n`);
+                for (const p of list) process.stdout.write(`${what}: ${printable(p)}\n`);
               }
             }),
           onScan: (r) => say('scan', r, () => printScanReport(r, Boolean(flags.offline))),
-          onError: (err) => say('error', { message: err.message }, () => process.stderr.write(`modeldeck: ${oneLine(err.message)}\n`)),
+          onError: (err) => say('error', { message: err.message }, () => process.stderr.write(`modeldeck: ${printable(err.message)}\n`)),
         });
         await watcher.ready;
         say('watching', { roots: lib.roots, polled: watcher.polledRoots }, () =>

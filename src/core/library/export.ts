@@ -7,6 +7,7 @@
  */
 import { ModeldeckError } from '../errors';
 import { HASH_NAMES, type FileHashes } from '../hash/names';
+import { checkEntry, civitaiProblem, isHashes, manualProblem, unsafeEntryPath } from './entry-schema';
 import type { IndexStore } from './index-store';
 import type { CivitaiState, ManualOverrides, ModelEntry } from './types';
 
@@ -35,6 +36,8 @@ export interface ImportReport {
   matched: number;
   /** Exported models with no file of the same SHA256 or fingerprint in the library. */
   unmatched: string[];
+  /** Exported models left out because they are not valid entries (`models[3]: reason`). */
+  rejected: string[];
 }
 
 export function exportLibrary(entries: Iterable<ModelEntry>): ExportDocument {
@@ -47,48 +50,67 @@ export function exportLibrary(entries: Iterable<ModelEntry>): ExportDocument {
   return { format: EXPORT_FORMAT, version: EXPORT_VERSION, exportedAt: new Date().toISOString(), models };
 }
 
-/** Checks the whole document before anything changes: a bad file changes nothing. */
-export function validateExport(doc: unknown): ExportDocument {
+/**
+ * Checks the document before anything changes: one that is not an export (or
+ * of another version) changes nothing. Each model is then checked against the
+ * entry schema on its own: a bad one is left out and named in the report,
+ * never written into the index.
+ */
+export function validateExport(doc: unknown): { doc: ExportDocument; rejected: string[] } {
   const bad = (why: string) => new ModeldeckError('bad_export', `not a modeldeck export: ${why}`);
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw bad('not a JSON object');
   const d = doc as Partial<ExportDocument>;
   if (d.format !== EXPORT_FORMAT) throw bad(`"format" is ${JSON.stringify(d.format)}, expected "${EXPORT_FORMAT}"`);
   if (d.version !== EXPORT_VERSION) throw bad(`version ${JSON.stringify(d.version)} is not supported (this modeldeck reads ${EXPORT_VERSION})`);
   if (!Array.isArray(d.models)) throw bad('"models" is not a list');
-  d.models.forEach((m, i) => {
-    const where = `models[${i}]`;
-    if (!m || typeof m !== 'object') throw bad(`${where} is not an object`);
-    if (typeof m.path !== 'string' || typeof m.size !== 'number') throw bad(`${where} has no path or size`);
-    if (!m.hashes || typeof m.hashes !== 'object') throw bad(`${where} has no hashes`);
-    for (const [k, v] of Object.entries(m.hashes)) {
-      if (![...HASH_NAMES, 'AutoV3Full'].includes(k) || typeof v !== 'string' || !/^[0-9A-F]{8,64}$/.test(v)) {
-        throw bad(`${where}.hashes.${k} is not a hash`);
-      }
-    }
-    const c = m.civitai as CivitaiState | undefined;
-    if (!c || !['unknown', 'found', 'not_found'].includes(c.status)) throw bad(`${where}.civitai.status is invalid`);
-    if (c.link && (!Number.isSafeInteger(c.link.versionId) || !Number.isSafeInteger(c.link.modelId))) throw bad(`${where}.civitai.link has no ids`);
+  const models: ExportedModel[] = [];
+  const rejected: string[] = [];
+  d.models.forEach((m: unknown, i: number) => {
+    const why = exportedModelProblem(m);
+    if (why) rejected.push(`models[${i}]: ${why}`);
+    else models.push(m as ExportedModel);
   });
-  return d as ExportDocument;
+  return { doc: { ...(d as ExportDocument), models }, rejected };
+}
+
+function exportedModelProblem(m: unknown): string | null {
+  if (!m || typeof m !== 'object' || Array.isArray(m)) return 'not an object';
+  const x = m as Record<string, unknown>;
+  const path = unsafeEntryPath(x.path);
+  if (path) return path;
+  if (typeof x.size !== 'number' || !Number.isSafeInteger(x.size) || x.size < 0) return 'size is not a byte count';
+  if (typeof x.fingerprint !== 'string' || x.fingerprint.length > 200) return 'fingerprint is not a string';
+  if (!isHashes(x.hashes)) return 'hashes are not hex digests';
+  if (x.hashSources !== undefined && (typeof x.hashSources !== 'object' || x.hashSources === null)) return 'hashSources is not an object';
+  return civitaiProblem(x.civitai) ?? manualProblem(x.manual);
 }
 
 export function importIntoLibrary(store: IndexStore, doc: unknown): ImportReport {
-  const valid = validateExport(doc);
+  const { doc: valid, rejected } = validateExport(doc);
   const bySha = new Map<string, ModelEntry[]>();
   const byFingerprint = new Map<string, ModelEntry[]>();
   for (const e of store.all()) {
     if (e.hashes.SHA256) bySha.set(e.hashes.SHA256, [...(bySha.get(e.hashes.SHA256) ?? []), e]);
     byFingerprint.set(e.fingerprint, [...(byFingerprint.get(e.fingerprint) ?? []), e]);
   }
-  const report: ImportReport = { models: valid.models.length, matched: 0, unmatched: [] };
+  const report: ImportReport = { models: valid.models.length + rejected.length, matched: 0, unmatched: [], rejected };
   for (const m of valid.models) {
     const targets = (m.hashes.SHA256 && bySha.get(m.hashes.SHA256)) || byFingerprint.get(m.fingerprint) || [];
     if (targets.length === 0) {
       report.unmatched.push(m.path);
       continue;
     }
-    report.matched++;
-    for (const target of targets) store.put(merge(target, m));
+    let applied = false;
+    for (const target of targets) {
+      const checked = checkEntry(merge(target, m));
+      if ('entry' in checked) {
+        store.put(checked.entry);
+        applied = true;
+      } else if (!report.rejected.includes(`${m.path}: ${checked.error}`)) {
+        report.rejected.push(`${m.path}: ${checked.error}`);
+      }
+    }
+    if (applied) report.matched++;
   }
   return report;
 }

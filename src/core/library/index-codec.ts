@@ -8,6 +8,7 @@
  * a machine where every megabyte parsed costs about 15 ms.
  */
 import type { FileHashes, HashName } from '../hash/names';
+import { checkEntry } from './entry-schema';
 import type { CivitaiLink, CivitaiState, HashSource, ModelEntry } from './types';
 
 /** A row: see `encodeEntry` for the order. */
@@ -105,11 +106,26 @@ export function encodeEntry(e: ModelEntry): EntryRow {
   ];
 }
 
-/** Reads a row back; returns null for a row that is not one (a damaged snapshot keeps its good rows). */
-export function decodeEntry(r: unknown): ModelEntry | null {
-  if (!Array.isArray(r) || r.length < 17 || typeof r[0] !== 'string' || typeof r[1] !== 'number' || !Array.isArray(r[12])) return null;
+/**
+ * Reads a row back and checks it against the entry schema: a row that is not
+ * one (damaged, hand-edited, planted) gives the reason instead, and the rest of
+ * the snapshot stays usable.
+ */
+export function decodeEntry(r: unknown): { entry: ModelEntry } | { error: string } {
+  if (!Array.isArray(r) || r.length < 17) return { error: 'not an index row' };
+  let entry: ModelEntry;
+  try {
+    entry = buildEntry(r);
+  } catch {
+    return { error: 'a field has the wrong shape' };
+  }
+  return checkEntry(entry);
+}
+
+function buildEntry(r: unknown[]): ModelEntry {
   const [path, size, mtimeMs, fingerprint, hashes, sources, verified, kind, baseModel, folderKind, evidence, conflicts, civitai, manual, preview, addedAt, warnings] =
     r as [string, number, number, string, FileHashes, Record<string, HashSource> | 0, number, ModelEntry['kind'], ModelEntry['baseModel'], ModelEntry['folderKind'] | 0, string[] | 0, string[] | 0, unknown[], ModelEntry['manual'] | 0, string | 0, number, string[] | 0];
+  if (!Array.isArray(civitai) || (hashes !== null && typeof hashes !== 'object') || (typeof preview !== 'string' && preview !== 0)) throw new Error('bad row');
   const full = fullHashes(hashes ?? {});
   const entry: ModelEntry = {
     path,

@@ -4,25 +4,37 @@
  *
  * Two files:
  * - `index.json`: a snapshot of every entry, replaced atomically (written to a
- *   temporary file, flushed, renamed over the old one);
+ *   new temporary file, flushed, renamed over the old one);
  * - `journal.jsonl`: entries finished since the snapshot, one JSON line each,
  *   appended as a scan goes. A scan killed at any moment (kill -9) loses at most
  *   the line being written: loading replays the journal over the snapshot and
  *   ignores a torn last line, so the next scan does not hash finished files again.
- * `compact()` writes a new snapshot and empties the journal.
+ *
+ * Several processes share one index (a kernel's panel, the CLI, `watch`): every
+ * change is made holding the library lock (`withLock`), on a view brought up to
+ * date after taking it (`refresh` replays what others appended, or reloads after
+ * another process compacted). A long-lived reader calls `refresh` to see others'
+ * changes. Nothing here is opened through a link, and every row read is checked
+ * against the entry schema (a bad one is dropped, reported once, and gone from
+ * the files at the next compaction).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile, open } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, fstatSync, readSync, writeSync } from 'node:fs';
+import { rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModeldeckError } from '../errors';
+import { ensureRealDir, ensureRealDirSync, lstatOrNull, openSafely, openSafelySync } from '../safe-fs';
+import { checkEntry } from './entry-schema';
 import { decodeEntry, encodeEntry, type EntryRow } from './index-codec';
+import { INDEX_DIR, JOURNAL_FILE, SNAPSHOT_FILE } from './index-files';
+import { LibraryLock, type AcquireOptions } from './lock';
 import type { ModelEntry } from './types';
 
-export const INDEX_DIR = '.modeldeck';
-const SNAPSHOT = 'index.json';
-const JOURNAL = 'journal.jsonl';
+export { INDEX_DIR };
 /** Bumped when the entry shape changes incompatibly; an index of another format is set aside, not misread. */
 export const INDEX_FORMAT = 1;
+/** A snapshot or journal larger than this is not ours (50,000 models take about 30 MB). */
+const MAX_INDEX_BYTES = 1024 * 1024 * 1024;
 
 interface Snapshot {
   format: number;
@@ -35,6 +47,13 @@ interface Snapshot {
 /** A journal line: an entry written, or a path removed. */
 type JournalLine = { put: ModelEntry } | { del: string };
 
+/** Which version of a file was read: a change of any of these means someone else wrote it. */
+interface FileIdentity {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
 export class IndexStore {
   readonly dir: string;
   /**
@@ -42,9 +61,15 @@ export class IndexStore {
    * 50,000-model index then opens in the time of one JSON.parse, and a session
    * that looks at a few models never builds the rest.
    */
-  private readonly entries = new Map<string, ModelEntry | EntryRow>();
+  private entries = new Map<string, ModelEntry | EntryRow>();
   private journalFd: number | null = null;
-  /** Problems met while loading (a damaged snapshot set aside, torn journal lines). */
+  private snapshotSeen: FileIdentity | null = null;
+  private journalSeen: { ino: number; offset: number } | null = null;
+  private lock: LibraryLock | null = null;
+  private lockDepth = 0;
+  private acquiring: Promise<void> | null = null;
+  private refreshChain: Promise<unknown> = Promise.resolve();
+  /** Problems met while loading (a damaged snapshot set aside, damaged rows or lines dropped). */
   readonly loadWarnings: string[] = [];
 
   private constructor(readonly root: string) {
@@ -53,8 +78,7 @@ export class IndexStore {
 
   static async load(root: string): Promise<IndexStore> {
     const store = new IndexStore(root);
-    await store.readSnapshot();
-    await store.replayJournal();
+    await store.reload();
     return store;
   }
 
@@ -74,43 +98,116 @@ export class IndexStore {
     }
   }
 
-  private decode(path: string, row: EntryRow): ModelEntry | undefined {
-    const entry = decodeEntry(row);
-    if (entry) this.entries.set(path, entry);
-    else {
-      this.entries.delete(path);
-      this.loadWarnings.push(`${join(this.dir, SNAPSHOT)}: the entry of ${path} is damaged and was dropped (a rescan restores it)`);
+  /**
+   * Runs `fn` holding the library lock, on a view brought up to date first.
+   * Re-entrant: a link made while this store's own scan runs needs no second lock.
+   */
+  async withLock<T>(fn: () => Promise<T> | T, options: AcquireOptions = {}): Promise<T> {
+    await this.enterLock(options);
+    try {
+      return await fn();
+    } finally {
+      if (--this.lockDepth === 0) {
+        // Another process may compact as soon as we let go, replacing the journal: never append to the old one.
+        this.closeJournal();
+        const lock = this.lock;
+        this.lock = null;
+        await lock?.release();
+      }
     }
-    return entry ?? undefined;
   }
 
-  /** Records an entry in memory and appends it to the journal, so it survives a crash. */
+  /** Joins a lock this store holds or is taking, else takes it; callers in one process never wait for each other's acquisition. */
+  private async enterLock(options: AcquireOptions): Promise<void> {
+    for (;;) {
+      if (this.lockDepth > 0) {
+        this.lockDepth++;
+        return;
+      }
+      if (!this.acquiring) {
+        this.acquiring = this.takeLock(options).finally(() => {
+          this.acquiring = null;
+        });
+        return this.acquiring;
+      }
+      await this.acquiring.catch(() => undefined);
+    }
+  }
+
+  private async takeLock(options: AcquireOptions): Promise<void> {
+    const lock = await LibraryLock.acquire(this.root, options);
+    try {
+      await this.refreshInTurn();
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+    this.lock = lock;
+    this.lockDepth = 1;
+  }
+
+  /**
+   * Catches up with what other processes wrote: replays journal lines appended
+   * since the last look, or reloads everything when the snapshot was replaced.
+   * Returns whether anything was read. Cheap when nothing changed (two lstats).
+   * While this store holds the lock it is the only writer and already up to
+   * date (and replaying its own lines then could undo newer changes).
+   */
+  refresh(): Promise<boolean> {
+    if (this.lockDepth > 0) return Promise.resolve(false);
+    return this.refreshInTurn();
+  }
+
+  /** One refresh at a time, each after the one before (a refresh begun before the lock was taken does not count). */
+  private refreshInTurn(): Promise<boolean> {
+    const run = this.refreshChain.then(() => this.readChanges());
+    this.refreshChain = run.catch(() => false);
+    return run;
+  }
+
+  private async readChanges(): Promise<boolean> {
+    const snap = identityOf(await lstatOrNull(join(this.dir, SNAPSHOT_FILE)));
+    const journal = identityOf(await lstatOrNull(join(this.dir, JOURNAL_FILE)));
+    const seen = this.journalSeen;
+    // A new snapshot, or a journal replaced, removed or cut short (older versions emptied it in place): read it all again.
+    const replaced = seen && (!journal || journal.ino !== seen.ino || journal.size < seen.offset);
+    if (!sameIdentity(snap, this.snapshotSeen) || replaced) {
+      await this.reload();
+      return true;
+    }
+    const offset = seen?.offset ?? 0;
+    if (!journal || journal.size <= offset) return false;
+    await this.replayJournal(offset);
+    return true;
+  }
+
+  /** Records an entry in memory and appends it to the journal, so it survives a crash. Only under the lock. */
   put(entry: ModelEntry): void {
+    this.requireLock();
     this.entries.set(entry.path, entry);
     this.append({ put: entry });
   }
 
   delete(path: string): void {
+    this.requireLock();
     if (this.entries.delete(path)) this.append({ del: path });
   }
 
-  /** Writes a new snapshot atomically and empties the journal. */
+  /** Writes a new snapshot atomically and empties the journal. Only under the lock. */
   async compact(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    this.requireLock();
+    await ensureRealDir(this.dir);
     const rows = Array.from(this.entries.values(), (e) => (Array.isArray(e) ? e : encodeEntry(e)));
     const snapshot: Snapshot = { format: INDEX_FORMAT, tool: 'modeldeck', savedAt: Date.now(), rows };
-    const target = join(this.dir, SNAPSHOT);
-    const tmp = `${target}.${process.pid}.tmp`;
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(JSON.stringify(snapshot));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, target);
+    const target = join(this.dir, SNAPSHOT_FILE);
+    await this.writeNew(target, JSON.stringify(snapshot));
     this.closeJournal();
-    await writeFile(join(this.dir, JOURNAL), '');
+    // An empty journal renamed into place: the old one (or a link planted there) is replaced, never truncated through.
+    const journal = join(this.dir, JOURNAL_FILE);
+    await this.writeNew(journal, '');
+    this.snapshotSeen = identityOf(await lstatOrNull(target));
+    const j = identityOf(await lstatOrNull(journal));
+    this.journalSeen = j && { ino: j.ino, offset: 0 };
   }
 
   /** Flushes and closes the journal; the in-memory entries stay usable. */
@@ -118,14 +215,65 @@ export class IndexStore {
     this.closeJournal();
   }
 
+  /** Removes the index folder (for tests and `modeldeck forget`). */
+  async destroy(): Promise<void> {
+    this.closeJournal();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  // ---------------------------------------------------------------------------
+
+  private requireLock(): void {
+    if (this.lockDepth === 0) throw new ModeldeckError('internal', `${this.dir}: index changed without holding the library lock`);
+  }
+
+  private decode(path: string, row: EntryRow): ModelEntry | undefined {
+    const decoded = decodeEntry(row);
+    if ('entry' in decoded && decoded.entry.path === path) {
+      this.entries.set(path, decoded.entry);
+      return decoded.entry;
+    }
+    this.entries.delete(path);
+    const why = 'error' in decoded ? decoded.error : 'path does not match its key';
+    this.loadWarnings.push(`${join(this.dir, SNAPSHOT_FILE)}: the entry of ${JSON.stringify(String(path).slice(0, 200))} is damaged (${why}) and was dropped (a rescan restores it)`);
+    return undefined;
+  }
+
+  /** Writes `data` to a new file under an unguessable name, flushed, then renamed over `target`. */
+  private async writeNew(target: string, data: string): Promise<void> {
+    const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+    let fh: FileHandle | null = null;
+    try {
+      fh = await openSafely(tmp, 'create');
+      await fh.writeFile(data);
+      await fh.sync().catch(() => undefined); // some FUSE mounts do not implement fsync
+      await fh.close();
+      fh = null;
+      await rename(tmp, target);
+    } catch (err) {
+      await fh?.close().catch(() => undefined);
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw err;
+    }
+  }
+
   private append(line: JournalLine): void {
     if (this.journalFd === null) {
       // Synchronous on purpose: each line is small, and a line must be on disk before the
       // scan moves on, or a kill -9 right after a long hash would lose that hash.
-      mkdirSync(this.dir, { recursive: true });
-      this.journalFd = openSync(join(this.dir, JOURNAL), 'a');
+      ensureRealDirSync(this.dir);
+      const fd = openSafelySync(join(this.dir, JOURNAL_FILE), 'append');
+      const st = fstatSync(fd);
+      // A line torn by a crash would swallow the next one: start on a fresh line.
+      if (st.size > 0 && lastByte(join(this.dir, JOURNAL_FILE), st.size) !== 0x0a) writeSync(fd, '\n');
+      this.journalFd = fd;
+      if (!this.journalSeen || this.journalSeen.ino !== st.ino) this.journalSeen = { ino: st.ino, offset: 0 };
+      this.journalSeen.offset = fstatSync(fd).size;
     }
-    writeSync(this.journalFd, JSON.stringify(line) + '\n');
+    const text = JSON.stringify(line) + '\n';
+    const written = writeSync(this.journalFd, text);
+    // Under the lock no one else appends, so what we wrote needs no replay.
+    if (this.journalSeen) this.journalSeen.offset += Buffer.byteLength(text) === written ? written : 0;
   }
 
   private closeJournal(): void {
@@ -139,26 +287,40 @@ export class IndexStore {
     this.journalFd = null;
   }
 
+  /** Reads the snapshot and the whole journal again. */
+  private async reload(): Promise<void> {
+    await this.checkDir();
+    this.entries = new Map();
+    this.snapshotSeen = null;
+    this.journalSeen = null;
+    await this.readSnapshot();
+    await this.replayJournal(0);
+  }
+
+  /** `.modeldeck` must be a real folder (or absent): a planted link is refused before anything is read or written. */
+  private async checkDir(): Promise<void> {
+    const st = await lstatOrNull(this.dir);
+    if (st && !st.isDirectory()) await ensureRealDir(this.dir);
+  }
+
   private async readSnapshot(): Promise<void> {
-    const file = join(this.dir, SNAPSHOT);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new ModeldeckError('index_unreadable', `${file}: cannot read the index (${(err as Error).message})`);
+    const file = join(this.dir, SNAPSHOT_FILE);
+    const read = await readWhole(file);
+    if (read.kind === 'missing') return;
+    if (read.kind === 'refused') {
+      await this.setAside(file, read.reason);
+      return;
     }
+    this.snapshotSeen = read.identity;
     let snapshot: Snapshot | null = null;
     try {
-      snapshot = JSON.parse(text) as Snapshot;
+      snapshot = JSON.parse(read.text) as Snapshot;
     } catch {
       snapshot = null;
     }
     if (!snapshot || snapshot.tool !== 'modeldeck' || snapshot.format !== INDEX_FORMAT || !Array.isArray(snapshot.rows)) {
-      // Never lose what was there: keep the unreadable file aside and start afresh (a rescan rebuilds it).
-      const aside = `${file}.unreadable-${Date.now()}`;
-      await rename(file, aside).catch(() => undefined);
-      this.loadWarnings.push(`${file}: not a modeldeck index of format ${INDEX_FORMAT}; kept as ${aside} and starting a new index`);
+      await this.setAside(file, `not a modeldeck index of format ${INDEX_FORMAT}`);
+      this.snapshotSeen = null;
       return;
     }
     let damaged = 0;
@@ -169,38 +331,96 @@ export class IndexStore {
     if (damaged) this.loadWarnings.push(`${file}: ${damaged} damaged entries skipped (a rescan restores them)`);
   }
 
-  private async replayJournal(): Promise<void> {
-    const file = join(this.dir, JOURNAL);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch {
-      return;
-    }
-    const lines = text.split('\n');
-    lines.forEach((raw, i) => {
-      if (!raw) return;
-      let line: JournalLine;
-      try {
-        line = JSON.parse(raw);
-      } catch {
-        // The last line may be torn by a crash mid-write; anything else is damage worth reporting.
-        if (i < lines.length - 2) this.loadWarnings.push(`${file}: line ${i + 1} is damaged and was skipped`);
-        return;
-      }
-      if ('put' in line && isEntry(line.put)) this.entries.set(line.put.path, line.put);
-      else if ('del' in line && typeof line.del === 'string') this.entries.delete(line.del);
-    });
+  /** Never lose what was there: an unreadable or foreign file is kept aside (renaming a link moves the link, not its target). */
+  private async setAside(file: string, why: string): Promise<void> {
+    const aside = `${file}.unreadable-${Date.now()}`;
+    await rename(file, aside).catch(() => undefined);
+    this.loadWarnings.push(`${file}: ${why}; kept as ${aside} and starting a new index`);
   }
 
-  /** Removes the index folder (for tests and `modeldeck forget`). */
-  async destroy(): Promise<void> {
-    this.closeJournal();
-    await rm(this.dir, { recursive: true, force: true });
+  private async replayJournal(from: number): Promise<void> {
+    const file = join(this.dir, JOURNAL_FILE);
+    const read = await readWhole(file, from);
+    if (read.kind === 'missing') return;
+    if (read.kind === 'refused') {
+      await this.setAside(file, read.reason);
+      return;
+    }
+    // Only complete lines: the last one may be being written by the process holding the lock, or torn by a crash.
+    const end = read.text.lastIndexOf('\n') + 1;
+    this.journalSeen = { ino: read.identity.ino, offset: from + Buffer.byteLength(read.text.slice(0, end)) };
+    let damaged = 0;
+    const dropped: string[] = [];
+    for (const raw of read.text.slice(0, end).split('\n')) {
+      if (!raw) continue;
+      let line: JournalLine;
+      try {
+        line = JSON.parse(raw) as JournalLine;
+      } catch {
+        damaged++;
+        continue;
+      }
+      if (line && typeof line === 'object' && 'put' in line) {
+        const checked = checkEntry(line.put);
+        if ('entry' in checked) this.entries.set(checked.entry.path, checked.entry);
+        else dropped.push(checked.error);
+      } else if (line && typeof line === 'object' && 'del' in line && typeof line.del === 'string') {
+        this.entries.delete(line.del);
+      } else {
+        damaged++;
+      }
+    }
+    if (damaged) this.loadWarnings.push(`${file}: ${damaged} damaged line(s) skipped`);
+    if (dropped.length) this.loadWarnings.push(`${file}: ${dropped.length} invalid entr${dropped.length === 1 ? 'y' : 'ies'} dropped (${dropped[0]}); a rescan restores them`);
   }
 }
 
-function isEntry(e: unknown): e is ModelEntry {
-  const x = e as ModelEntry | null;
-  return !!x && typeof x.path === 'string' && typeof x.size === 'number' && typeof x.mtimeMs === 'number' && typeof x.hashes === 'object';
+type WholeRead = { kind: 'missing' } | { kind: 'refused'; reason: string } | { kind: 'ok'; text: string; identity: FileIdentity };
+
+/** Reads an index file from `from` to its end, never through a link, never anything but a regular file. */
+async function readWhole(file: string, from = 0): Promise<WholeRead> {
+  let fh: FileHandle;
+  try {
+    fh = await openSafely(file, 'read');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { kind: 'missing' };
+    if (err instanceof ModeldeckError) return { kind: 'refused', reason: err.message.slice(file.length + 2) };
+    throw new ModeldeckError('index_unreadable', `${file}: cannot read the index (${(err as Error).message})`);
+  }
+  try {
+    const st = await fh.stat();
+    if (st.size > MAX_INDEX_BYTES) return { kind: 'refused', reason: `${st.size} bytes, too large to be an index` };
+    const length = Math.max(0, st.size - from);
+    const buf = Buffer.alloc(length);
+    let n = 0;
+    while (n < length) {
+      const { bytesRead } = await fh.read(buf, n, length - n, from + n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    return { kind: 'ok', text: buf.subarray(0, n).toString('utf8'), identity: { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs } };
+  } finally {
+    await fh.close();
+  }
+}
+
+function identityOf(st: { ino: number; size: number; mtimeMs: number } | null): FileIdentity | null {
+  return st ? { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs } : null;
+}
+
+function sameIdentity(a: FileIdentity | null, b: FileIdentity | null): boolean {
+  return a === b || (!!a && !!b && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs);
+}
+
+/** The journal is appended to write-only; its last byte is read through a second, read-only descriptor. */
+function lastByte(path: string, size: number): number {
+  const fd = openSafelySync(path, 'read');
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, size - 1);
+    return b[0];
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -6,9 +6,11 @@
  *   lib.models({ kind: 'lora', text: 'detail' });
  *
  * One Library serves one or more roots; each root keeps its own index in
- * `<root>/.modeldeck/`. Scans queue: one runs at a time per Library, and a lock
- * file keeps other processes (another notebook, a CLI) from scanning the same
- * root at once.
+ * `<root>/.modeldeck/`. Scans queue: one runs at a time per Library. Every
+ * change to an index (a scan, a link, a hash, an import) holds that root's lock
+ * and works on a view read after taking it, so two processes (a notebook and
+ * a CLI) never undo each other's changes; `refreshIndex` shows a long-lived
+ * library what others changed.
  */
 import { realpath, stat } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
@@ -22,7 +24,7 @@ import { applyFound, identifyEntries } from './identify';
 import { syncSidecars } from './sidecar-sync';
 import { IndexStore } from './index-store';
 import { watchRoots, type WatchBatch, type Watcher } from '../watch';
-import { ScanLock } from './lock';
+import { OutboundPolicy } from '../net';
 import { emptyReport, type ScanProgress, type ScanReport } from './progress';
 import { scanRoot, type ScanOptions } from './scan';
 import type { ModelEntry } from './types';
@@ -30,6 +32,8 @@ import type { ModelEntry } from './types';
 export interface LibraryOptions {
   /** Civitai client settings (base URL, token, cache...); `false` for no Civitai at all. */
   civitai?: CivitaiOptions | false;
+  /** How long a change waits for another process that holds a root's lock. Default 10 s. */
+  lockWaitMs?: number;
 }
 
 export interface LibraryWatchOptions {
@@ -59,6 +63,8 @@ export class Library {
   private readonly client: CivitaiClient | null;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly watchers = new Set<Watcher>();
+  private readonly lockOptions: { waitMs?: number };
+  private readonly policy: OutboundPolicy;
 
   private constructor(
     readonly roots: string[],
@@ -66,6 +72,8 @@ export class Library {
     options: LibraryOptions,
   ) {
     this.client = options.civitai === false ? null : new CivitaiClient(options.civitai ?? {});
+    this.lockOptions = { waitMs: options.lockWaitMs };
+    this.policy = OutboundPolicy.forCivitai(options.civitai === false ? {} : (options.civitai ?? {}));
   }
 
   static async open(roots: string[], options: LibraryOptions = {}): Promise<Library> {
@@ -86,6 +94,16 @@ export class Library {
   /** Problems met while loading the indexes (a damaged index set aside...). */
   get loadWarnings(): string[] {
     return [...this.stores.values()].flatMap((s) => s.loadWarnings);
+  }
+
+  /**
+   * Reads what other processes changed in the indexes since the last look (a
+   * CLI's link, another notebook's scan). True when anything was read.
+   */
+  async refreshIndex(): Promise<boolean> {
+    let changed = false;
+    for (const store of this.stores.values()) if (await store.refresh()) changed = true;
+    return changed;
   }
 
   /** Scans every root. Calls queue: a second scan starts when the first ends. */
@@ -112,7 +130,7 @@ export class Library {
    * id), for files Civitai does not know by hash. The link survives rescans.
    */
   async link(file: string, reference: string): Promise<LibraryModel> {
-    const { store, entry } = this.requireEntry(file);
+    const { store } = this.requireEntry(file);
     if (!this.client) throw new ModeldeckError('offline', 'linking needs Civitai, and this library was opened without it');
     const ref = parseReference(reference);
     if (ref.kind === 'hash' || ref.kind === 'image') {
@@ -125,10 +143,13 @@ export class Library {
           ? (await this.client.getModel(ref.modelId)).versions[0]
           : undefined;
     if (!version) throw new ModeldeckError('bad_link', `${reference}: the model has no published version`);
-    const now = Date.now();
-    const linked = applyFound(entry, version, 'manual', now);
-    linked.manual = { ...entry.manual, link: { modelId: version.modelId, versionId: version.id, input: reference, at: now } };
-    return this.save(store, linked);
+    return store.withLock(() => {
+      const entry = this.requireEntry(file).entry;
+      const now = Date.now();
+      const linked = applyFound(entry, version, 'manual', now);
+      linked.manual = { ...entry.manual, link: { modelId: version.modelId, versionId: version.id, input: reference, at: now } };
+      return this.save(store, linked);
+    }, this.lockOptions);
   }
 
   /**
@@ -145,30 +166,41 @@ export class Library {
       const synced = await syncSidecars(store.root, [{ entry: updated, version: outcome.version }], {
         previews: options.previews !== false,
         nsfwLevel: options.nsfwLevel ?? 2,
+        policy: this.policy,
       }, (w) => updated.warnings.push(w.message));
       updated = synced.entries[0] ?? updated;
     }
-    return this.save(store, updated);
+    // The network work ran without the lock; what it found is applied to the entry as it is now.
+    return store.withLock(() => {
+      const fresh = this.requireEntry(file).entry;
+      if (fresh.fingerprint !== entry.fingerprint || fresh.mtimeMs !== entry.mtimeMs) {
+        throw new ModeldeckError('changed', `${file}: the file changed while Civitai was asked; try again`);
+      }
+      return this.save(store, { ...fresh, civitai: updated.civitai, preview: fresh.preview ?? updated.preview, warnings: updated.warnings });
+    }, this.lockOptions);
   }
 
   /** Sets a hash by hand (a file whose hash Civitai has in another form); the file is identified again. */
-  setHash(file: string, name: HashName, value: string): LibraryModel {
+  async setHash(file: string, name: HashName, value: string): Promise<LibraryModel> {
     if (!HASH_NAMES.includes(name)) throw new ModeldeckError('bad_hash', `unknown hash name ${name}`);
     const v = value.trim().toUpperCase();
     const lengths: Record<HashName, number[]> = { SHA256: [64], BLAKE3: [64], AutoV1: [8], AutoV2: [10], AutoV3: [12, 64], CRC32: [8] };
     if (!/^[0-9A-F]+$/.test(v) || !lengths[name].includes(v.length)) {
       throw new ModeldeckError('bad_hash', `${value}: not a ${name} (${lengths[name].join(' or ')} hex digits)`);
     }
-    const { store, entry } = this.requireEntry(file);
+    const { store } = this.requireEntry(file);
     const stored = name === 'AutoV3' ? v.slice(0, 12) : v;
-    const updated: ModelEntry = {
-      ...entry,
-      hashes: { ...entry.hashes, [name]: stored },
-      hashSources: { ...entry.hashSources, [name]: 'manual' },
-      manual: { ...entry.manual, hashes: { ...entry.manual?.hashes, [name]: stored } },
-      civitai: entry.manual?.link ? entry.civitai : { status: 'unknown' },
-    };
-    return this.save(store, updated);
+    return store.withLock(() => {
+      const { entry } = this.requireEntry(file);
+      const updated: ModelEntry = {
+        ...entry,
+        hashes: { ...entry.hashes, [name]: stored },
+        hashSources: { ...entry.hashSources, [name]: 'manual' },
+        manual: { ...entry.manual, hashes: { ...entry.manual?.hashes, [name]: stored } },
+        civitai: entry.manual?.link ? entry.civitai : { status: 'unknown' },
+      };
+      return this.save(store, updated);
+    }, this.lockOptions);
   }
 
   /** Every model's hashes, Civitai ids and manual edits, with paths relative to its root. */
@@ -179,9 +211,11 @@ export class Library {
   /** Applies an export by SHA256 (or fingerprint) to `root`: works after moves, renames, and on another machine. */
   async import(doc: unknown, root?: string): Promise<ImportReport> {
     const store = this.storeFor(root);
-    const report = importIntoLibrary(store, doc);
-    await store.compact();
-    return report;
+    return store.withLock(async () => {
+      const report = importIntoLibrary(store, doc);
+      await store.compact();
+      return report;
+    }, this.lockOptions);
   }
 
   /**
@@ -255,17 +289,17 @@ export class Library {
     const emit = () => options.onProgress?.({ ...progress });
     for (const root of this.roots) {
       const store = this.stores.get(root)!;
-      const lock = await ScanLock.acquire(root);
-      try {
-        await scanRoot({ root, store, engine: this.engine, client: options.offline ? null : this.client, report, progress, emit }, options);
-      } catch (err) {
-        if ((err as ModeldeckError).code !== 'cancelled') throw err;
-        report.cancelled = true;
-      } finally {
-        // Whatever happened, what was done is saved; the journal already holds it.
-        await store.compact().catch((err: Error) => report.warnings.push({ path: store.dir, message: `index not saved: ${err.message}` }));
-        await lock.release();
-      }
+      await store.withLock(async () => {
+        try {
+          await scanRoot({ root, store, engine: this.engine, client: options.offline ? null : this.client, policy: this.policy, report, progress, emit }, options);
+        } catch (err) {
+          if ((err as ModeldeckError).code !== 'cancelled') throw err;
+          report.cancelled = true;
+        } finally {
+          // Whatever happened, what was done is saved; the journal already holds it.
+          await store.compact().catch((err: Error) => report.warnings.push({ path: store.dir, message: `index not saved: ${err.message}` }));
+        }
+      }, this.lockOptions);
       if (report.cancelled) break;
     }
     progress.phase = 'done';

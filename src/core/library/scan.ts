@@ -10,6 +10,7 @@ import pLimit from 'p-limit';
 import type { CivitaiClient, ModelVersion } from '../civitai';
 import { CancelledError, ModeldeckError } from '../errors';
 import type { HashEngine } from '../hash';
+import type { OutboundPolicy } from '../net';
 import { DEFAULT_HASHES, HASH_NAMES, type HashName } from '../hash/names';
 import { findA1111CacheFor, loadA1111Cache } from '../sidecars';
 import { examineFile } from './examine';
@@ -41,6 +42,8 @@ export interface ScanContext {
   store: IndexStore;
   engine: HashEngine;
   client: CivitaiClient | null;
+  /** Where previews may be fetched from. */
+  policy: OutboundPolicy;
   report: ScanReport;
   progress: ScanProgress;
   emit: () => void;
@@ -191,7 +194,7 @@ async function identify(ctx: ScanContext, todo: ModelEntry[], options: ScanOptio
   if (found.length === 0) return;
   ctx.progress.phase = 'sidecars';
   ctx.emit();
-  const sidecarOptions: SidecarOptions = { previews: options.previews !== false, nsfwLevel: options.nsfwLevel ?? 2, signal: options.signal };
+  const sidecarOptions: SidecarOptions = { previews: options.previews !== false, nsfwLevel: options.nsfwLevel ?? 2, signal: options.signal, policy: ctx.policy };
   const written = await syncSidecars(ctx.root, found, sidecarOptions, (w) => addWarning(ctx.report, w.path, w.message));
   for (const entry of written.entries) ctx.store.put(entry);
   ctx.report.previewsWritten += written.previews;

@@ -6,6 +6,7 @@
  */
 import { basename, dirname } from 'node:path';
 import type { ModelVersion } from '../civitai';
+import type { OutboundPolicy } from '../net';
 import { choosePreview, downloadPreviews, mergeA1111Json, writeCivitaiInfo } from '../sidecars';
 import type { ScanWarning } from './progress';
 import type { ModelEntry } from './types';
@@ -16,6 +17,8 @@ export interface SidecarOptions {
   signal?: AbortSignal;
   /** Previews downloaded at once. */
   concurrency?: number;
+  /** Where previews may be fetched from (default: from the environment). */
+  policy?: OutboundPolicy;
 }
 
 export async function syncSidecars(
@@ -48,7 +51,7 @@ export async function syncSidecars(
   const results = await downloadPreviews(
     root,
     jobs.map((j) => ({ url: j.url, modelPath: j.modelPath })),
-    { concurrency: options.concurrency ?? 4, signal: options.signal },
+    { concurrency: options.concurrency ?? 4, signal: options.signal, policy: options.policy },
   );
   results.forEach((r, i) => {
     const { entry, modelPath } = jobs[i];

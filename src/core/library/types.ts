@@ -6,17 +6,13 @@
 import type { FileHashes, HashName } from '../hash/names';
 import type { BaseModel, ModelKind } from '../probe/types';
 
-/** Where a hash value came from. Only `computed` is read from the file's bytes by modeldeck. */
-export type HashSource =
-  | 'computed'
-  /** The AutoV3 a trainer wrote into the safetensors header (`sshs_model_hash`): unverified. */
-  | 'header'
-  | 'a1111-cache'
-  | 'civitai-info'
-  | 'a1111-json'
-  | 'lm-metadata'
-  | 'sm-cm-info'
-  | 'manual';
+/**
+ * Where a hash value came from. Only `computed` is read from the file's bytes
+ * by modeldeck; `header` is the AutoV3 a trainer wrote into the safetensors
+ * header (`sshs_model_hash`): unverified.
+ */
+export const HASH_SOURCES = ['computed', 'header', 'a1111-cache', 'civitai-info', 'a1111-json', 'lm-metadata', 'sm-cm-info', 'manual'] as const;
+export type HashSource = (typeof HASH_SOURCES)[number];
 
 export interface CivitaiLink {
   modelId: number;

@@ -24,7 +24,7 @@ export async function readJsonCapped(file: string, maxBytes = MAX_SIDECAR_BYTES)
     case 'missing':
       return { kind: 'missing' };
     case 'not_a_file':
-      return { kind: 'bad', reason: 'not a regular file' };
+      return { kind: 'bad', reason: read.reason };
     case 'too_large':
       return { kind: 'bad', reason: read.size === null ? `too large (over ${maxBytes} bytes)` : `too large (${read.size} bytes; a sidecar is at most ${maxBytes})` };
     case 'unreadable':

@@ -9,9 +9,10 @@
  * names derive from the model file's own name (`base` + suffix).
  */
 import { randomBytes } from 'node:crypto';
-import { open, realpath, rename, unlink } from 'node:fs/promises';
+import { realpath, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, parse, relative, resolve } from 'node:path';
 import { ModeldeckError, describeFsError } from '../errors';
+import { describeType, lstatOrNull, openSafely } from '../safe-fs';
 
 /** Most file systems (ext4, NTFS, Drive's FUSE) cap a name at 255 bytes. */
 export const MAX_NAME_BYTES = 255;
@@ -99,10 +100,13 @@ export async function checkedTarget(root: string, target: string): Promise<strin
  * failure removes the temporary file. `target` must come from `checkedTarget`.
  */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  // A sidecar that is a link (or a FIFO, a folder) is someone else's arrangement: left alone, never replaced or written through.
+  const existing = await lstatOrNull(target).catch(() => null);
+  if (existing && !existing.isFile()) throw new SidecarWriteError(target, `${describeType(existing)}; left alone`);
   const tmp = tempPathFor(target);
   let written = false;
   try {
-    const fh = await open(tmp, 'wx', 0o644);
+    const fh = await openSafely(tmp, 'create');
     try {
       await fh.writeFile(data);
       await fh.sync().catch(() => undefined); // some FUSE mounts refuse fsync; the rename still orders the write

@@ -12,10 +12,12 @@
  * - An existing preview (any A1111-found name or any `.preview.*`) is never
  *   replaced unless asked.
  */
-import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import pLimit from 'p-limit';
 import type { PreviewImage } from '../civitai/parse';
+import { OutboundPolicy, RefusedUrlError } from '../net';
+import { openSafely } from '../safe-fs';
 import { CancelledError, ModeldeckError, describeFsError } from '../errors';
 import { checkedTarget, sidecarBase, tempPathFor } from './paths';
 import { findPreview } from './read-peers';
@@ -110,6 +112,8 @@ async function previewIn(dir: string, stem: string): Promise<string | undefined>
 }
 
 export interface DownloadPreviewOptions {
+  /** Which URLs may be fetched (every redirect hop is checked). Default: from the environment's Civitai settings. */
+  policy?: OutboundPolicy;
   /** Bytes; the download is aborted past this. Default 10 MB. */
   maxBytes?: number;
   /** Whole download, headers to last byte. Default 60 s. */
@@ -152,13 +156,13 @@ export async function downloadPreview(root: string, url: string, modelPath: stri
   const tmp = tempPathFor(probe);
   let done = false;
   try {
-    const body = await openImageStream(url, controller.signal, timeoutMs, fail);
+    const body = await openImageStream(url, options.policy ?? defaultPolicy(), controller.signal, timeoutMs, fail);
     const declared = Number(body.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
       body.stream.destroy();
       throw fail(`image is ${declared} bytes, over the ${maxBytes}-byte cap`);
     }
-    const fh = await open(tmp, 'wx', 0o644);
+    const fh = await openSafely(tmp, 'create');
     let type: ImageType | null = null;
     let head = Buffer.alloc(0);
     let total = 0;
@@ -197,6 +201,8 @@ export async function downloadPreview(root: string, url: string, modelPath: stri
     return basename(target);
   } catch (err) {
     if (options.signal?.aborted) throw new CancelledError(`preview for ${basename(modelPath)}`);
+    const refused = refusalIn(err);
+    if (refused) throw fail(refused.message, err);
     if (err instanceof PreviewError || err instanceof ModeldeckError) throw err;
     if (timedOut) throw fail(`no complete answer within ${Math.round(timeoutMs / 100) / 10} s`, err);
     throw fail(describeDownloadError(err), err);
@@ -212,44 +218,67 @@ interface ImageStream {
   headers: Record<string, string | string[] | undefined>;
 }
 
-/** GET `url`, following at most MAX_REDIRECTS redirects (http/https only); a 2xx body or a PreviewError. */
-async function openImageStream(url: string, signal: AbortSignal, timeoutMs: number, fail: (r: string) => PreviewError): Promise<ImageStream> {
-  let current: URL;
-  try {
-    current = new URL(url);
-  } catch {
-    throw fail('invalid image URL');
-  }
+/** GET `url`, following at most MAX_REDIRECTS redirects, every hop checked against the policy; a 2xx body or a PreviewError. */
+async function openImageStream(url: string, policy: OutboundPolicy, signal: AbortSignal, timeoutMs: number, fail: (r: string) => PreviewError): Promise<ImageStream> {
+  let current: URL | string = url;
   for (let hop = 0; ; hop++) {
-    if (current.protocol !== 'https:' && current.protocol !== 'http:') throw fail(`unsupported URL scheme ${current.protocol}`);
-    const res = await undici().request(current, {
+    const checked = refusedAsPreviewError(() => policy.check(current, 'preview'), fail);
+    const res = await undici().request(checked, {
       method: 'GET',
       signal,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
+      dispatcher: policy.dispatcherFor(checked),
       headers: { accept: 'image/webp,image/png,image/jpeg,image/gif;q=0.9,*/*;q=0.1' },
     });
     const { statusCode, headers } = res;
     if (statusCode >= 300 && statusCode < 400 && headers.location) {
       await res.body.dump().catch(() => undefined);
       if (hop >= MAX_REDIRECTS) throw fail(`more than ${MAX_REDIRECTS} redirects`);
-      current = new URL(String(headers.location), current);
+      try {
+        current = new URL(String(headers.location), checked);
+      } catch {
+        throw fail('the image server redirected to an invalid URL');
+      }
       continue;
     }
     if (statusCode < 200 || statusCode >= 300) {
       await res.body.dump().catch(() => undefined);
-      throw fail(`HTTP ${statusCode} from ${current.host}`);
+      throw fail(`HTTP ${statusCode} from ${checked.host}`);
     }
     return { stream: res.body as unknown as ImageStream['stream'], headers: headers as ImageStream['headers'] };
   }
 }
 
+function refusedAsPreviewError(check: () => URL, fail: (r: string) => PreviewError): URL {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof RefusedUrlError) throw fail(err.message);
+    throw err;
+  }
+}
+
+let sharedPolicy: OutboundPolicy | undefined;
+/** For callers that pass no policy: the Civitai base from the environment, and MODELDECK_ALLOWED_ORIGINS. */
+function defaultPolicy(): OutboundPolicy {
+  return (sharedPolicy ??= OutboundPolicy.forCivitai());
+}
+
 function describeDownloadError(err: unknown): string {
+  const refused = refusalIn(err);
+  if (refused) return refused.message;
   const code = (err as { code?: string })?.code;
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'the image server stopped answering';
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot reach the image server (${code})`;
   if (code && /^E[A-Z]+$/.test(code)) return describeFsError(err);
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A refusal from the guarded lookup arrives wrapped by undici: find it among the causes. */
+function refusalIn(err: unknown): RefusedUrlError | null {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) if (e instanceof RefusedUrlError) return e;
+  return null;
 }
 
 export interface PreviewJob {

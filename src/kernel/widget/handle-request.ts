@@ -34,7 +34,7 @@ export async function handleRequest(session: ModelSession, request: PanelRequest
     }
     case 'set-hash': {
       const { model } = session.lookup(request.id);
-      lib.setHash(model.absolute, request.name, request.value);
+      await lib.setHash(model.absolute, request.name, request.value);
       return changed(session, request.id);
     }
     case 'export': {

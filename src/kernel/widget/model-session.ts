@@ -52,6 +52,8 @@ export interface ModelSessionOptions {
   progressIntervalMs?: number;
   /** Least time between two model deltas while a scan runs. Default 1000 ms. */
   modelsIntervalMs?: number;
+  /** How often to look for changes other processes made to the index (a CLI link). Default 5 s; 0 never. */
+  indexPollMs?: number;
 }
 
 /** Options of a scan started from code (`panel.scan()`). */
@@ -76,6 +78,8 @@ export class ModelSession {
   private errorSerial = 0;
   private closedByUs = false;
   private refreshedAt = 0;
+  private indexPoll: NodeJS.Timeout | null = null;
+  private readonly indexPollMs: number;
 
   /** Opens the widget's comm and starts loading the library; the comm opens before this returns. */
   static open(host: Pick<SessionCommHost, 'openComm'>, roots: string[], library: Library | Promise<Library>, options: ModelSessionOptions = {}): ModelSession {
@@ -85,6 +89,7 @@ export class ModelSession {
   private constructor(host: Pick<SessionCommHost, 'openComm'>, roots: string[], library: Promise<Library>, options: ModelSessionOptions) {
     this.secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
     this.previewMaxBytes = options.previewMaxBytes ?? PREVIEW_SEND_MAX_BYTES;
+    this.indexPollMs = options.indexPollMs ?? 5000;
     this.state = initialState(roots, { ...DEFAULT_SETTINGS, ...options.settings }, { civitai: options.civitai ?? true, tokenSet: options.tokenSet ?? false });
     this.progressThrottle = new Throttle(options.progressIntervalMs ?? 100, () => this.sendState(['progress']));
     this.modelsThrottle = new Throttle(options.modelsIntervalMs ?? 1000, () => this.sync());
@@ -93,7 +98,13 @@ export class ModelSession {
     this.comm.onClose(() => this.detach());
     this.ready = library.then(
       (lib) => {
-        this.attach(lib);
+        try {
+          this.attach(lib);
+        } catch (err) {
+          // Whatever broke, the user sees it in the panel's banner, not only as a rejected promise.
+          this.pushError(errorOf(err));
+          throw err;
+        }
         return lib;
       },
       (err: Error) => {
@@ -291,10 +302,26 @@ export class ModelSession {
     this.sendState(['roots', 'summary']);
     for (const w of lib.loadWarnings) this.pushError({ code: 'index', message: w });
     this.sendModels(this.tracker.takeAll(), [], true);
+    if (this.indexPollMs > 0) {
+      this.indexPoll = setInterval(() => void this.pickUpOthersChanges(), this.indexPollMs);
+      this.indexPoll.unref();
+    }
+  }
+
+  /** Another process (a CLI link, a second notebook's scan) changed the index: show it. */
+  private async pickUpOthersChanges(): Promise<void> {
+    if (!this.lib || this.closed) return;
+    try {
+      if (await this.lib.refreshIndex()) this.sync();
+    } catch (err) {
+      this.pushError(errorOf(err));
+    }
   }
 
   private detach(): void {
     this.closedByUs = true;
+    if (this.indexPoll) clearInterval(this.indexPoll);
+    this.indexPoll = null;
     this.progressThrottle.cancel();
     this.modelsThrottle.cancel();
     if (this.lib) sessionsByLibrary.get(this.lib)?.delete(this);

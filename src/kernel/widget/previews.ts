@@ -35,7 +35,7 @@ export async function readPreview(model: LibraryModel, maxBytes = PREVIEW_SEND_M
     case 'missing':
       return { ok: false, error: 'preview unreadable (no such file)' };
     case 'not_a_file':
-      return { ok: false, error: 'preview is not a regular file' };
+      return { ok: false, error: `preview refused (${read.reason})` };
     case 'too_large':
       return { ok: false, error: read.size === null ? `preview is over ${maxBytes} bytes` : `preview is ${read.size} bytes; at most ${maxBytes} are sent` };
     case 'unreadable':

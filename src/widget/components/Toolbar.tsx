@@ -90,8 +90,12 @@ export function Toolbar({ model, root, onRoot, notify }: ToolbarProps) {
     setBusy(null);
     if (fileInput.current) fileInput.current.value = '';
     if (reply.ok) {
-      const r = reply.result as { models?: number; matched?: number; unmatched?: number } | undefined;
-      notify(`Imported ${file.name}: ${formatCount(r?.matched ?? 0)} matched, ${formatCount(r?.unmatched ?? 0)} not in this library.`);
+      const r = reply.result as { models?: number; matched?: number; unmatched?: number | string[]; rejected?: number | string[] } | undefined;
+      const rejected = countOf(r?.rejected);
+      notify(
+        `Imported ${file.name}: ${formatCount(r?.matched ?? 0)} matched, ${formatCount(countOf(r?.unmatched))} not in this library` +
+          (rejected ? `, ${formatCount(rejected)} invalid and left out.` : '.'),
+      );
     }
   };
 
@@ -159,4 +163,9 @@ export function Toolbar({ model, root, onRoot, notify }: ToolbarProps) {
       </label>
     </div>
   );
+}
+
+/** The kernel reports lists of paths; older replies (and tests) a number. */
+function countOf(v: number | string[] | undefined): number {
+  return Array.isArray(v) ? v.length : (v ?? 0);
 }

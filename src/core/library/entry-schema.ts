@@ -1,0 +1,122 @@
+/**
+ * The one check every entry passes before the library uses it: rows of the
+ * snapshot, lines of the journal, models of an import. All three are files that
+ * another process, another version or a stranger sharing the folder may have
+ * written, and one bad row used to break every later `ls`, scan and panel.
+ *
+ * An entry that fails is dropped with a reason (the caller warns once); a scan
+ * finds the file again and rebuilds it. Paths must be relative, `/`-separated,
+ * normalised and inside the root: an index can never name a file elsewhere.
+ *
+ * Hand-written rather than a schema library: it runs on every row decoded (a
+ * 100,000-model panel decodes them all), the checks are flat, and the shipped
+ * declarations must stay readable by tslab's TypeScript 5.0.
+ */
+import { HASH_NAMES } from '../hash/names';
+import { BASE_MODELS, MODEL_KINDS } from '../probe/types';
+import { HASH_SOURCES, type ModelEntry } from './types';
+
+const KINDS = new Set<string>(MODEL_KINDS);
+const BASES = new Set<string>(BASE_MODELS);
+const SOURCES = new Set<string>(HASH_SOURCES);
+const HASH_KEYS = new Set<string>([...HASH_NAMES, 'AutoV3Full']);
+const MATCHED_BY = new Set<string>([...HASH_NAMES, 'manual']);
+const STATUSES = new Set(['unknown', 'found', 'not_found']);
+const MAX_TEXT = 100_000;
+const MAX_LIST = 10_000;
+
+/** Why `p` is not a safe entry path (relative, normalised, inside the root), or null when it is. */
+export function unsafeEntryPath(p: unknown): string | null {
+  if (typeof p !== 'string' || p === '') return 'no path';
+  if (p.length > 4096) return 'path too long';
+  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'absolute path';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\\]/.test(p)) return 'path with a control character or backslash';
+  for (const seg of p.split('/')) if (seg === '' || seg === '.' || seg === '..') return 'path not normalised or leaving the root';
+  return null;
+}
+
+/** The entry, checked, or the first reason it is not one. */
+export function checkEntry(x: unknown): { entry: ModelEntry } | { error: string } {
+  const error = entryProblem(x);
+  return error ? { error } : { entry: x as ModelEntry };
+}
+
+function entryProblem(x: unknown): string | null {
+  if (!isObj(x)) return 'not an object';
+  const badPath = unsafeEntryPath(x.path);
+  if (badPath) return badPath;
+  if (!isCount(x.size)) return 'size is not a byte count';
+  if (!isTime(x.mtimeMs)) return 'mtimeMs is not a time';
+  if (typeof x.fingerprint !== 'string' || x.fingerprint.length > 200) return 'fingerprint is not a string';
+  if (!isHashes(x.hashes)) return 'hashes are not hex digests';
+  if (!isObj(x.hashSources) || !Object.entries(x.hashSources).every(([k, v]) => HASH_KEYS.has(k) && SOURCES.has(v as string))) return 'hashSources are invalid';
+  if (typeof x.verified !== 'boolean') return 'verified is not a boolean';
+  if (!KINDS.has(x.kind as string)) return 'kind is unknown';
+  if (!BASES.has(x.baseModel as string)) return 'baseModel is unknown';
+  if (x.folderKind !== undefined && !KINDS.has(x.folderKind as string)) return 'folderKind is unknown';
+  if (!isTexts(x.evidence) || !isTexts(x.conflicts) || !isTexts(x.warnings)) return 'evidence, conflicts or warnings are not lists of strings';
+  const civitai = civitaiProblem(x.civitai);
+  if (civitai) return civitai;
+  const manual = manualProblem(x.manual);
+  if (manual) return manual;
+  if (x.preview !== undefined && unsafeEntryPath(x.preview)) return `preview: ${unsafeEntryPath(x.preview)}`;
+  if (!isTime(x.addedAt)) return 'addedAt is not a time';
+  return null;
+}
+
+/** Also checks the Civitai part of an imported model. */
+export function civitaiProblem(c: unknown): string | null {
+  if (!isObj(c) || !STATUSES.has(c.status as string)) return 'civitai.status is invalid';
+  if (c.checkedAt !== undefined && !isTime(c.checkedAt)) return 'civitai.checkedAt is not a time';
+  if (c.lastError !== undefined && !(isObj(c.lastError) && isText(c.lastError.code) && isText(c.lastError.message) && isTime(c.lastError.at))) return 'civitai.lastError is invalid';
+  if (c.link === undefined) return null;
+  const l = c.link;
+  if (!isObj(l)) return 'civitai.link is not an object';
+  if (!isId(l.modelId) || !isId(l.versionId)) return 'civitai.link has no ids';
+  if (!isText(l.modelName) || !isText(l.versionName) || !isText(l.type) || !isText(l.pageUrl)) return 'civitai.link names are not strings';
+  if (l.baseModel !== null && !isText(l.baseModel)) return 'civitai.link.baseModel is not a string';
+  if (!isTexts(l.trainedWords)) return 'civitai.link.trainedWords is not a list of strings';
+  if (l.nsfwLevel !== null && !Number.isFinite(l.nsfwLevel)) return 'civitai.link.nsfwLevel is not a number';
+  if (!MATCHED_BY.has(l.matchedBy as string)) return 'civitai.link.matchedBy is unknown';
+  return null;
+}
+
+export function manualProblem(m: unknown): string | null {
+  if (m === undefined) return null;
+  if (!isObj(m)) return 'manual is not an object';
+  if (m.link !== undefined) {
+    const l = m.link;
+    if (!isObj(l) || !isId(l.versionId) || !(l.modelId === null || isId(l.modelId)) || !isText(l.input) || !isTime(l.at)) return 'manual.link is invalid';
+  }
+  if (m.hashes !== undefined && !isHashes(m.hashes)) return 'manual.hashes are not hex digests';
+  return null;
+}
+
+export function isHashes(h: unknown): boolean {
+  return isObj(h) && Object.entries(h).every(([k, v]) => HASH_KEYS.has(k) && typeof v === 'string' && /^[0-9A-F]{8,64}$/.test(v));
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isText(v: unknown): v is string {
+  return typeof v === 'string' && v.length <= MAX_TEXT;
+}
+
+function isTexts(v: unknown): v is string[] {
+  return Array.isArray(v) && v.length <= MAX_LIST && v.every(isText);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function isTime(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+}
+
+function isId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+}
