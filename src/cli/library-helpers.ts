@@ -7,7 +7,10 @@ import { formatBytes, printable } from './output';
 export async function openLibrary(roots: string[], offline = false): Promise<Library> {
   const { Library } = await import('../core/library');
   // Civitai settings come from the environment (CIVITAI_BASE_URL, CIVITAI_TOKEN...).
-  return Library.open(roots, offline ? { civitai: false } : {});
+  const lib = await Library.open(roots, offline ? { civitai: false } : {});
+  // A damaged or planted index file was set aside, a bad row dropped: say so once, then go on.
+  for (const w of lib.loadWarnings) process.stderr.write(`modeldeck: warning: ${printable(w)}\n`);
+  return lib;
 }
 
 /**

@@ -3,6 +3,7 @@
  * layer over `src/core`: it parses arguments, calls the engine, prints.
  */
 import { Command, CommanderError } from 'commander';
+import { printable } from './output';
 import { registerHash } from './commands/hash';
 import { registerProbe } from './commands/probe';
 import { registerLookup } from './commands/lookup';
@@ -44,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    process.stderr.write(`modeldeck: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`modeldeck: ${printable(err instanceof Error ? err.message : String(err))}\n`);
     return 1;
   }
 }

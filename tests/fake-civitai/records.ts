@@ -45,6 +45,8 @@ export interface NewVersion {
   files: NewFile[];
   /** Preview images to generate. Default 2. */
   images?: number;
+  /** Image URLs to list instead of generated ones (a hostile answer pointing at an internal host, say). */
+  imageUrls?: string[];
   /** The version has no primary file: GET by-hash answers 404 "Missing model file", bulk answers null. */
   noPrimaryFile?: boolean;
   /** Downloads need a token. */
@@ -133,9 +135,9 @@ export class Records {
         downloadUrl: `https://civitai.com/api/download/models/${versionId}`,
       };
     });
-    const images = Array.from({ length: spec.images ?? 2 }, (_, i) => ({
+    const images = Array.from({ length: spec.imageUrls?.length ?? spec.images ?? 2 }, (_, i) => ({
       id: nextId++,
-      url: `https://image.civitai.com/xG1nkqKTMzGDvpLrqFT7WA/fake-${versionId}-${i}/width=450/${versionId}${i}.${i % 2 ? 'png' : 'jpeg'}`,
+      url: spec.imageUrls?.[i] ?? `https://image.civitai.com/xG1nkqKTMzGDvpLrqFT7WA/fake-${versionId}-${i}/width=450/${versionId}${i}.${i % 2 ? 'png' : 'jpeg'}`,
       nsfwLevel: spec.nsfw ? 4 : 1,
       width: 8,
       height: 8,

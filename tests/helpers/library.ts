@@ -36,13 +36,14 @@ export function writeModel(root: string, rel: string, bytes: Buffer): MadeFile {
 }
 
 /** Tells the fake Civitai about a file, as if its author had uploaded it. */
-export function register(fake: FakeCivitai, file: MadeFile, extra: { name?: string; baseModel?: string; trainedWords?: string[]; images?: number } = {}) {
+export function register(fake: FakeCivitai, file: MadeFile, extra: { name?: string; baseModel?: string; trainedWords?: string[]; images?: number; imageUrls?: string[] } = {}) {
   const name = file.rel.slice(file.rel.lastIndexOf('/') + 1);
   return fake.addVersion({
     modelName: extra.name ?? `Model ${name}`,
     baseModel: extra.baseModel ?? 'SD 1.5',
     trainedWords: extra.trainedWords ?? ['trigger'],
     images: extra.images,
+    imageUrls: extra.imageUrls,
     files: [{ name, hashes: { SHA256: file.SHA256, AutoV3: file.autoV3Full.slice(0, 12) }, sizeKB: file.bytes.length / 1024 }],
   });
 }

@@ -5,6 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
+import { FileAccessError } from '../errors';
 import type { HashName } from '../hash/names';
 import { probeFile, type ProbeResult } from '../probe';
 import { readPeerSidecars, type A1111Cache } from '../sidecars';
@@ -18,6 +19,14 @@ export interface ExamineContext {
   now: number;
   /** Folder listings shared by every file of a scan: one readdir per folder, not per model (Drive is slow). */
   listings: Map<string, Promise<string[] | undefined>>;
+}
+
+/** How the warning of a model file that could not be opened begins (sidecar warnings begin with the sidecar's name). */
+const UNREADABLE = 'unreadable: ';
+
+/** Whether an entry's warning says the model file itself could not be read (so hashing it is pointless this scan). */
+export function isUnreadableWarning(warning: string): boolean {
+  return warning.startsWith(UNREADABLE);
 }
 
 export async function examineFile(
@@ -34,7 +43,8 @@ export async function examineFile(
     try {
       probe = await probeFile(found.absolute, found.folderKind ? { kindHint: found.folderKind } : {});
     } catch (err) {
-      warnings.push(withoutPath(found.absolute, (err as Error).message));
+      const reason = withoutPath(found.absolute, (err as Error).message);
+      warnings.push(err instanceof FileAccessError ? `${UNREADABLE}${reason}` : reason);
     }
   }
 

@@ -13,7 +13,7 @@ import type { HashEngine } from '../hash';
 import type { OutboundPolicy } from '../net';
 import { DEFAULT_HASHES, HASH_NAMES, type HashName } from '../hash/names';
 import { findA1111CacheFor, loadA1111Cache } from '../sidecars';
-import { examineFile } from './examine';
+import { examineFile, isUnreadableWarning } from './examine';
 import { fingerprint } from './fingerprint';
 import { identifyEntries, needsLookup, type IdentifyOutcome } from './identify';
 import type { IndexStore } from './index-store';
@@ -122,7 +122,7 @@ export async function scanRoot(ctx: ScanContext, options: ScanOptions): Promise<
   if (ctx.client && !options.offline) await identify(ctx, entries().filter((e) => needsLookup(e, now)), options, now);
 
   // Hash what has no SHA256 yet (and, with --verify, everything).
-  const toHash = entries().filter((e) => e.size > 0 && !e.warnings.some(isUnreadable) && (options.verify || !e.hashes.SHA256));
+  const toHash = entries().filter((e) => e.size > 0 && !e.warnings.some(isUnreadableWarning) && (options.verify || !e.hashes.SHA256));
   progress.phase = 'hash';
   progress.filesToHash += toHash.length;
   progress.bytesToHash += toHash.reduce((n, e) => n + e.size, 0);
@@ -224,10 +224,6 @@ function withComputedHashes(entry: ModelEntry, computed: ModelEntry['hashes'], r
   }
   if (computed.AutoV3Full) hashes.AutoV3Full = computed.AutoV3Full;
   return { ...entry, hashes, hashSources, verified: true, civitai };
-}
-
-function isUnreadable(warning: string): boolean {
-  return /no such file|permission denied|not a regular file|I\/O error|not connected/.test(warning);
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, what: string): void {

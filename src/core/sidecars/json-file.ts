@@ -15,7 +15,8 @@ export type JsonRead =
   /** Zero bytes or only whitespace: CH left such files when Civitai was down (formats §3). */
   | { kind: 'empty' }
   | { kind: 'ok'; value: unknown; text: string }
-  | { kind: 'bad'; reason: string };
+  /** `refused`: not a regular file (a link, a FIFO): left alone by readers and writers alike. */
+  | { kind: 'bad'; reason: string; refused?: true };
 
 /** Reads and parses `file`; never throws. `missing` only for ENOENT/ENOTDIR. */
 export async function readJsonCapped(file: string, maxBytes = MAX_SIDECAR_BYTES): Promise<JsonRead> {
@@ -24,7 +25,7 @@ export async function readJsonCapped(file: string, maxBytes = MAX_SIDECAR_BYTES)
     case 'missing':
       return { kind: 'missing' };
     case 'not_a_file':
-      return { kind: 'bad', reason: read.reason };
+      return { kind: 'bad', reason: read.reason, refused: true };
     case 'too_large':
       return { kind: 'bad', reason: read.size === null ? `too large (over ${maxBytes} bytes)` : `too large (${read.size} bytes; a sidecar is at most ${maxBytes})` };
     case 'unreadable':
@@ -39,6 +40,14 @@ export async function readJsonCapped(file: string, maxBytes = MAX_SIDECAR_BYTES)
     const msg = err instanceof Error ? err.message.split('\n')[0].slice(0, 120) : 'parse error';
     return { kind: 'bad', reason: `invalid JSON (${msg})` };
   }
+}
+
+/**
+ * The warning for a sidecar that is not a regular file, worded the same by the
+ * reader and the writers, so that a scan reports it once.
+ */
+export function refusedSidecarWarning(file: string, reason: string): string {
+  return sidecarWarning(file, `${reason}, ignored`);
 }
 
 /** `name.json: reason`, the form every sidecar warning takes. */

@@ -18,7 +18,7 @@ import { basename, dirname } from 'node:path';
 import type { HashName } from '../hash/names';
 import type { HashSource } from '../library/types';
 import { normaliseHashValue } from './hash-values';
-import { MAX_SIDECAR_BYTES, isPlainObject, jsonKind, readJsonCapped, sidecarWarning } from './json-file';
+import { MAX_SIDECAR_BYTES, isPlainObject, jsonKind, readJsonCapped, sidecarWarning, refusedSidecarWarning } from './json-file';
 import { sidecarBase } from './paths';
 
 export interface PeerSidecars {
@@ -87,7 +87,8 @@ export async function readPeerSidecars(modelPath: string, options: ReadPeersOpti
       return undefined;
     }
     if (r.kind === 'bad') {
-      warn(`${r.reason}, ignored`);
+      if (r.refused) warnings.push(refusedSidecarWarning(file, r.reason));
+      else warn(`${r.reason}, ignored`);
       return undefined;
     }
     if (!isPlainObject(r.value)) {

@@ -9,7 +9,7 @@
 import type { ModelVersion } from '../civitai/parse';
 import { isLoraFamily, type ModelKind } from '../probe/types';
 import { htmlToText } from './html-text';
-import { isPlainObject, jsonKind, readJsonCapped } from './json-file';
+import { isPlainObject, jsonKind, readJsonCapped, refusedSidecarWarning } from './json-file';
 import { pythonStyleJson } from './json-write';
 import { checkedTarget, sidecarBase, writeFileAtomic } from './paths';
 import type { SidecarWriteResult } from './write-civitai-info';
@@ -79,7 +79,9 @@ export async function mergeA1111Json(
   let data: Record<string, unknown>;
   if (existing.kind === 'missing' || existing.kind === 'empty') data = {};
   else if (existing.kind === 'ok' && isPlainObject(existing.value)) data = existing.value;
-  else {
+  else if (existing.kind === 'bad' && existing.refused) {
+    return { file: target, written: false, skipped: existing.reason, warnings: [refusedSidecarWarning(target, existing.reason)] };
+  } else {
     const why = existing.kind === 'bad' ? existing.reason : `expected a JSON object, got ${jsonKind(existing.value)}`;
     return { file: target, written: false, skipped: why, warnings: [`${target}: ${why}; left untouched`] };
   }

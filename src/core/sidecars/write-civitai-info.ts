@@ -16,7 +16,7 @@
 import type { ModelVersion, PreviewImage, VersionFile } from '../civitai/parse';
 import { HASH_NAMES } from '../hash/names';
 import { version as modeldeckVersion } from '../../version';
-import { isPlainObject, readJsonCapped } from './json-file';
+import { isPlainObject, readJsonCapped, refusedSidecarWarning } from './json-file';
 import { pythonStyleJson } from './json-write';
 import { checkedTarget, sidecarBase, writeFileAtomic } from './paths';
 
@@ -57,6 +57,9 @@ export async function writeCivitaiInfo(
     if (!ours && !holdsNothing && !options.overwrite) {
       return { file: target, written: false, skipped: 'another tool wrote it; not replaced (use overwrite)', warnings };
     }
+  } else if (existing.kind === 'bad' && existing.refused) {
+    // A link or a FIFO is someone else's arrangement: never replaced, even when asked.
+    return { file: target, written: false, skipped: existing.reason, warnings: [refusedSidecarWarning(target, existing.reason)] };
   } else if (existing.kind === 'ok' || existing.kind === 'bad') {
     if (!options.overwrite) {
       const why = existing.kind === 'bad' ? existing.reason : 'not a JSON object';
