@@ -136,12 +136,20 @@ describe('mergeA1111Json', () => {
 
   test('activation text, sd version and description helpers', () => {
     expect(activationText(['a', ' b ', ''])).toBe('a, b');
-    expect(activationText(['red, hair', 'blue eyes'])).toBe('red, hair || blue eyes');
+    // A1111 pastes it into the prompt as is: `", "` always, no stray commas at a word's ends.
+    expect(activationText(['red, hair', 'blue eyes,', ', smile'])).toBe('red, hair, blue eyes, smile');
     expect(sdVersionOf('SD 1.5')).toBe('SD1');
+    expect(sdVersionOf('SD 1.5 LCM')).toBe('SD1');
     expect(sdVersionOf('SD 2.1 768')).toBe('SD2');
     expect(sdVersionOf('SDXL 1.0')).toBe('SDXL');
     expect(sdVersionOf('Pony')).toBe('SDXL');
+    expect(sdVersionOf('Illustrious')).toBe('SDXL');
+    // Families A1111 would misfile from the file's own metadata: Unknown.
     expect(sdVersionOf('Flux.1 D')).toBe('Unknown');
+    expect(sdVersionOf('SD 3.5 Large')).toBe('Unknown');
+    expect(sdVersionOf('Pony V7')).toBe('Unknown');
+    // A base that says nothing: no value, so A1111 keeps its own detection.
+    for (const nothing of [null, undefined, '', '  ', 'Other']) expect(sdVersionOf(nothing)).toBeUndefined();
     expect(htmlToText('<p>a<!-- c --></p><style>p{}</style><img src=x onerror=alert(1)>b &#x3C;script&#x3E; &#0; &bogus;')).toBe('a\nb &lt;script&gt;  &bogus;'.replace('  ', ' '));
   });
 });

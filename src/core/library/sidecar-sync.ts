@@ -1,11 +1,12 @@
 /**
  * After an identification: leave what other tools read beside the model —
  * `.civitai.info` (Civitai Helper, qDiffusion, ComfyUI-Lora-Manager), A1111's
- * `.json` user metadata, and a `.preview.<ext>` image — never overwriting what
- * the user already has.
+ * `.json` user metadata, and a `.preview.png` image — never overwriting what
+ * the user already has. The parent model, when it could be fetched, adds its
+ * tags, description, license and creator.
  */
 import { basename, dirname } from 'node:path';
-import type { ModelVersion } from '../civitai';
+import type { Model, ModelVersion } from '../civitai';
 import { choosePreview, downloadPreviews, mergeA1111Json, writeCivitaiInfo } from '../sidecars';
 import type { ScanWarning } from './progress';
 import type { ModelEntry } from './types';
@@ -20,17 +21,17 @@ export interface SidecarOptions {
 
 export async function syncSidecars(
   root: string,
-  found: { entry: ModelEntry; version: ModelVersion }[],
+  found: { entry: ModelEntry; version: ModelVersion; parent?: Model }[],
   options: SidecarOptions,
   warn: (w: ScanWarning) => void,
 ): Promise<{ entries: ModelEntry[]; previews: number }> {
   const updated = new Map<string, ModelEntry>();
   const jobs: { entry: ModelEntry; url: string; modelPath: string }[] = [];
-  for (const { entry, version } of found) {
+  for (const { entry, version, parent } of found) {
     const modelPath = `${root}/${entry.path}`;
     for (const write of [
-      () => writeCivitaiInfo(root, modelPath, version),
-      () => mergeA1111Json(root, modelPath, version, entry.kind),
+      () => writeCivitaiInfo(root, modelPath, version, { parent }),
+      () => mergeA1111Json(root, modelPath, version, entry.kind, { parent }),
     ]) {
       try {
         const result = await write();

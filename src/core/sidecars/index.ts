@@ -1,6 +1,6 @@
 /**
  * Sidecars and previews: reading what other tools left beside a model file,
- * and writing `.civitai.info`, A1111's `.json` and `.preview.<ext>` the way
+ * and writing `.civitai.info`, A1111's `.json` and `.preview.png` the way
  * they expect (docs: ../../../docs/architecture.md, "Sidecars").
  */
 export { readPeerSidecars, findPreview, peerSidecarPaths, SOURCE_PRIORITY, PREVIEW_EXTENSIONS, type PeerSidecars, type ReadPeersOptions } from './read-peers';
@@ -20,6 +20,7 @@ export {
   sizedImageUrl,
   sniffImageType,
   existingPreview,
+  previewTargetName,
   downloadPreview,
   downloadPreviews,
   PreviewError,
