@@ -35,8 +35,8 @@ function civitai() {
   return { baseUrl: fake.url, fallbackBaseUrls: [], token: TOKEN, cacheDir: cacheDir(), maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20, timeoutMs: 2000 };
 }
 
-async function scan(at: string): Promise<ScanReport> {
-  const lib = await Library.open([at], { civitai: civitai() });
+async function scan(at: string, cache = cacheDir()): Promise<ScanReport> {
+  const lib = await Library.open([at], { civitai: { ...civitai(), cacheDir: cache } });
   try {
     return await lib.scan();
   } finally {
@@ -219,5 +219,32 @@ describe('cost and secrecy', () => {
         .filter((p) => readFileSync(p).includes(TOKEN));
     expect(grep(root())).toEqual([]);
     expect(grep(cacheDir())).toEqual([]);
+  });
+});
+
+describe('when the parent models cannot be fetched', () => {
+  test('identification and sidecars are kept, written without the parent\'s fields, with one warning for all', async () => {
+    const at = join(tmp.path, 'parents-down');
+    for (const f of all()) writeModel(at, f.rel, f.bytes);
+    fake.reset();
+    fake.inject({ kind: 'status', status: 503 }, { route: 'models', times: Infinity });
+    try {
+      const r = await scan(at, join(tmp.path, 'cache-parents-down'));
+      expect(r.identified).toBe(4);
+      expect(r.previewsWritten).toBe(4);
+      expect(r.warnings).toHaveLength(1);
+      expect(r.warnings[0].message).toMatch(/^Civitai: tags, description, license and creator of 4 models not fetched \(.*\); their sidecars were written without them$/);
+      expect(r.warnings[0].message).not.toContain(TOKEN);
+      // One bulk request, retried once (maxAttempts 2), for all four.
+      expect(fake.count('models')).toBe(2);
+    } finally {
+      fake.clearFaults();
+    }
+    const body = JSON.parse(readFileSync(join(at, files.jpeg.rel).replace(/\.safetensors$/, '.civitai.info'), 'utf8'));
+    expect(body.id).toBe(ids.jpeg.versionId);
+    expect(body.model.tags).toBeUndefined();
+    expect(body.creator).toBeUndefined();
+    const card = JSON.parse(readFileSync(join(at, files.jpeg.rel).replace(/\.safetensors$/, '.json'), 'utf8'));
+    expect(card['activation text']).toBe('mytrigger, red hair, smile');
   });
 });
