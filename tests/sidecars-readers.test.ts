@@ -246,5 +246,21 @@ describe('when the parent models cannot be fetched', () => {
     expect(body.creator).toBeUndefined();
     const card = JSON.parse(readFileSync(join(at, files.jpeg.rel).replace(/\.safetensors$/, '.json'), 'utf8'));
     expect(card['activation text']).toBe('mytrigger, red hair, smile');
+
+    // The next scan (Civitai back) completes them: one bulk request for the four, then the files have the fields.
+    fake.reset();
+    const next = await scan(at, join(tmp.path, 'cache-parents-down'));
+    expect(next.warnings).toEqual([]);
+    expect(next.unchanged).toBe(4);
+    expect(fake.count('models')).toBe(1);
+    expect(fake.count('by-hash-bulk') + fake.count('by-hash') + fake.count('image-cdn')).toBe(0);
+    const completed = JSON.parse(readFileSync(join(at, files.jpeg.rel).replace(/\.safetensors$/, '.civitai.info'), 'utf8'));
+    expect(completed.model.tags).toEqual(['style', 'hair']);
+    expect(completed.creator.username).toBe('alice');
+    expect(completed.id).toBe(ids.jpeg.versionId);
+    // And only once: a third scan asks nothing.
+    fake.reset();
+    await scan(at, join(tmp.path, 'cache-parents-down'));
+    expect(fake.count()).toBe(0);
   });
 });
