@@ -62,16 +62,12 @@ export class ResponseCache {
   }
 
   async get(host: string, hash: string): Promise<CachedAnswer | undefined> {
-    const entry = await this.read(this.pathFor(host, hash));
-    if (!entry) return undefined;
-    const age = this.now() - entry.fetchedAt;
-    if (entry.found === true) {
-      const v = entry.version as ModelVersion | undefined;
-      if (!v || typeof v.id !== 'number' || !Array.isArray(v.files) || age > this.options.positiveTtlMs) return undefined;
-      return { found: true, version: v, fetchedAt: entry.fetchedAt };
-    }
-    if (entry.found === false && age <= this.options.negativeTtlMs) return { found: false, fetchedAt: entry.fetchedAt };
-    return undefined;
+    const hit = await this.fresh(this.pathFor(host, hash), this.options.positiveTtlMs, (e) => {
+      const v = e.version as ModelVersion | undefined;
+      return v && typeof v.id === 'number' && Array.isArray(v.files) ? v : undefined;
+    });
+    if (!hit) return undefined;
+    return hit.value ? { found: true, version: hit.value, fetchedAt: hit.fetchedAt } : { found: false, fetchedAt: hit.fetchedAt };
   }
 
   async put(host: string, hash: string, answer: { found: true; version: ModelVersion } | { found: false }): Promise<void> {
@@ -85,20 +81,33 @@ export class ResponseCache {
 
   /** A model by id; "not on this host" is kept for the negative lifetime. */
   async getModel(host: string, id: number): Promise<CachedModel | undefined> {
-    const entry = await this.read(this.modelPathFor(host, id));
-    if (!entry) return undefined;
-    const age = this.now() - entry.fetchedAt;
-    if (entry.found === true) {
-      const m = entry.model as Model | undefined;
-      if (!m || m.id !== id || !Array.isArray(m.versions) || age > (this.options.modelTtlMs ?? DEFAULT_MODEL_TTL_MS)) return undefined;
-      return { found: true, model: m, fetchedAt: entry.fetchedAt };
-    }
-    if (entry.found === false && age <= this.options.negativeTtlMs) return { found: false, fetchedAt: entry.fetchedAt };
-    return undefined;
+    const hit = await this.fresh(this.modelPathFor(host, id), this.options.modelTtlMs ?? DEFAULT_MODEL_TTL_MS, (e) => {
+      const m = e.model as Model | undefined;
+      return m && m.id === id && Array.isArray(m.versions) ? m : undefined;
+    });
+    if (!hit) return undefined;
+    return hit.value ? { found: true, model: hit.value, fetchedAt: hit.fetchedAt } : { found: false, fetchedAt: hit.fetchedAt };
   }
 
   async putModel(host: string, id: number, answer: { found: true; model: Model } | { found: false }): Promise<void> {
     await this.write(this.modelPathFor(host, id), { host, id, ...answer });
+  }
+
+  /**
+   * A live entry: a found one (its value, as `pick` reads it) within
+   * `positiveTtlMs`, a "not found" (no value) within the negative lifetime;
+   * else undefined (missing, corrupt, older format, expired).
+   */
+  private async fresh<T>(file: string, positiveTtlMs: number, pick: (e: StoredEntry) => T | undefined): Promise<{ value?: T; fetchedAt: number } | undefined> {
+    const entry = await this.read(file);
+    if (!entry) return undefined;
+    const age = this.now() - entry.fetchedAt;
+    if (entry.found === true) {
+      const value = pick(entry);
+      return value !== undefined && age <= positiveTtlMs ? { value, fetchedAt: entry.fetchedAt } : undefined;
+    }
+    if (entry.found === false && age <= this.options.negativeTtlMs) return { fetchedAt: entry.fetchedAt };
+    return undefined;
   }
 
   /** An entry of the current format with a numeric time, or undefined (missing, corrupt, older format). */
