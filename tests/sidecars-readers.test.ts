@@ -240,12 +240,16 @@ describe('when the parent models cannot be fetched', () => {
     } finally {
       fake.clearFaults();
     }
-    const body = JSON.parse(readFileSync(join(at, files.jpeg.rel).replace(/\.safetensors$/, '.civitai.info'), 'utf8'));
+    const infoPath = join(at, files.jpeg.rel).replace(/\.safetensors$/, '.civitai.info');
+    const cardPath = join(at, files.jpeg.rel).replace(/\.safetensors$/, '.json');
+    const body = JSON.parse(readFileSync(infoPath, 'utf8'));
     expect(body.id).toBe(ids.jpeg.versionId);
     expect(body.model.tags).toBeUndefined();
     expect(body.creator).toBeUndefined();
-    const card = JSON.parse(readFileSync(join(at, files.jpeg.rel).replace(/\.safetensors$/, '.json'), 'utf8'));
+    const card = JSON.parse(readFileSync(cardPath, 'utf8'));
     expect(card['activation text']).toBe('mytrigger, red hair, smile');
+    // The version has no description of its own, and the model's could not be fetched.
+    expect(card).not.toHaveProperty('description');
 
     // The next scan (Civitai back) completes them: one bulk request for the four, then the files have the fields.
     fake.reset();
@@ -254,10 +258,16 @@ describe('when the parent models cannot be fetched', () => {
     expect(next.unchanged).toBe(4);
     expect(fake.count('models')).toBe(1);
     expect(fake.count('by-hash-bulk') + fake.count('by-hash') + fake.count('image-cdn')).toBe(0);
-    const completed = JSON.parse(readFileSync(join(at, files.jpeg.rel).replace(/\.safetensors$/, '.civitai.info'), 'utf8'));
+    const completed = JSON.parse(readFileSync(infoPath, 'utf8'));
     expect(completed.model.tags).toEqual(['style', 'hair']);
+    expect(completed.model.allowCommercialUse).toEqual(['Image']);
     expect(completed.creator.username).toBe('alice');
-    expect(completed.id).toBe(ids.jpeg.versionId);
+    // The rest of the by-hash body is kept as first written (a model answer has no air, dates or image meta).
+    const { model: _before, extensions: _e1, ...restBefore } = body;
+    const { model: _after, creator: _c, extensions: _e2, ...restAfter } = completed;
+    expect(restAfter).toEqual(restBefore);
+    expect(completed.model).toEqual({ ...body.model, ...completed.model });
+    expect(JSON.parse(readFileSync(cardPath, 'utf8')).description).toBe('A test LoRA & more');
     // And only once: a third scan asks nothing.
     fake.reset();
     await scan(at, join(tmp.path, 'cache-parents-down'));

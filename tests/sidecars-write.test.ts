@@ -15,6 +15,7 @@ import {
   sdVersionOf,
   activationText,
   writeCivitaiInfo,
+  addParentToCivitaiInfo,
   UnsafePathError,
 } from '../src/core/sidecars';
 import { useTmpDir } from './helpers/tmpdir';
@@ -120,6 +121,25 @@ describe('writeCivitaiInfo', () => {
     // A parent that is not this version's model is not mixed in.
     await writeCivitaiInfo(lib.root, lib.model, version, { parent: { ...parent, id: 1 } });
     expect(JSON.parse(readFileSync(lib.base + '.civitai.info', 'utf8')).creator).toBeUndefined();
+  });
+
+  test('addParentToCivitaiInfo: adds the parent\'s fields to our own file only, keeping the rest', async () => {
+    const lib = library();
+    const parent = parseModel({ id: 902206, name: 'x', tags: ['t'], allowNoCredit: true, creator: { username: 'u', image: null }, modelVersions: [] }, ctx);
+    const file = lib.base + '.civitai.info';
+    const theirs = JSON.stringify({ id: 1421739, modelId: 902206, model: { name: 'n' } });
+    writeFileSync(file, theirs);
+    expect((await addParentToCivitaiInfo(lib.root, lib.model, parent)).written).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe(theirs);
+    await writeCivitaiInfo(lib.root, lib.model, fixtureVersion(), { overwrite: true });
+    const before = JSON.parse(readFileSync(file, 'utf8'));
+    expect((await addParentToCivitaiInfo(lib.root, lib.model, { ...parent, id: 5 })).skipped).toMatch(/describes model 902206, not 5/);
+    expect((await addParentToCivitaiInfo(lib.root, lib.model, parent)).written).toBe(true);
+    const after = JSON.parse(readFileSync(file, 'utf8'));
+    expect(after.model).toEqual({ ...before.model, description: null, tags: ['t'], allowNoCredit: true, allowCommercialUse: [] });
+    expect(after.creator).toEqual({ username: 'u', image: null });
+    expect(after.files).toEqual(before.files);
+    expect(after.images).toEqual(before.images);
   });
 
   test('replaces `{}` and its own file, keeps a CHZ extensions block, but not another tool\'s file unless overwrite', async () => {

@@ -2,15 +2,15 @@
  * The sidecar step of a scan: the parent models of the identified versions in
  * one bulk fetch, then `.civitai.info`, A1111's `.json` and the previews. An
  * entry whose parent could not be fetched is marked `parentPending`, and a
- * later scan (`completePendingSidecars`) writes its sidecars again once the
- * parent arrives, so a Civitai hiccup does not leave ComfyUI-Lora-Manager
- * without tags and license for good.
+ * later scan (`completePendingSidecars`) adds the parent's fields once it
+ * arrives, so a Civitai hiccup does not leave ComfyUI-Lora-Manager without
+ * tags and license for good.
  */
-import type { ModelVersion } from '../civitai';
+import type { Model, ModelVersion } from '../civitai';
 import { fetchParentModels, withParentPending, type ParentModels } from './parent-models';
 import { addWarning } from './progress';
 import type { ScanContext, ScanOptions } from './scan';
-import { syncSidecars, type SidecarOptions } from './sidecar-sync';
+import { addParentToSidecars, syncSidecars, type SidecarOptions } from './sidecar-sync';
 import type { ModelEntry } from './types';
 
 /** Writes the sidecars of freshly identified entries. */
@@ -22,23 +22,27 @@ export async function writeScanSidecars(ctx: ScanContext, found: { entry: ModelE
 
 /**
  * Entries identified in an earlier scan whose sidecars still lack the parent
- * model's fields: fetch the parents (in bulk) and write the sidecars again,
- * with the version as the parent's answer lists it.
+ * model's fields: fetch the parents (in bulk) and add their fields. Entries
+ * whose parent fails again stay marked; one Civitai no longer lists has
+ * nothing to add and loses the mark.
  */
 export async function completePendingSidecars(ctx: ScanContext, pending: ModelEntry[], options: ScanOptions): Promise<void> {
   const linked = pending.filter((e) => e.civitai.status === 'found' && e.civitai.link);
   if (linked.length === 0) return;
   const parents = await parentsFor(ctx, linked.map((e) => e.civitai.link!.modelId), options);
-  const found: { entry: ModelEntry; version: ModelVersion }[] = [];
+  ctx.progress.phase = 'sidecars';
+  ctx.emit();
+  const done: { entry: ModelEntry; parent: Model }[] = [];
   for (const entry of linked) {
-    const { modelId, versionId } = entry.civitai.link!;
+    const { modelId } = entry.civitai.link!;
     if (parents.failed.has(modelId)) continue;
-    const version = parents.models.get(modelId)?.versions.find((v) => v.id === versionId);
-    // Civitai no longer lists the model or this version: nothing better can be written.
-    if (!version) ctx.store.put(withParentPending(entry, false));
-    else found.push({ entry, version });
+    const cleared = withParentPending(entry, false);
+    ctx.store.put(cleared);
+    const parent = parents.models.get(modelId);
+    if (parent) done.push({ entry: cleared, parent });
   }
-  await writeWithParents(ctx, found, parents, options);
+  await addParentToSidecars(ctx.root, done, (w) => addWarning(ctx.report, w.path, w.message));
+  ctx.emit();
 }
 
 async function parentsFor(ctx: ScanContext, modelIds: number[], options: ScanOptions): Promise<ParentModels> {

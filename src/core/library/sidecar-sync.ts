@@ -7,7 +7,7 @@
  */
 import { basename, dirname } from 'node:path';
 import type { Model, ModelVersion } from '../civitai';
-import { choosePreview, downloadPreviews, mergeA1111Json, writeCivitaiInfo } from '../sidecars';
+import { addParentToCivitaiInfo, choosePreview, downloadPreviews, htmlToText, mergeA1111Json, writeCivitaiInfo, type SidecarWriteResult } from '../sidecars';
 import type { ScanWarning } from './progress';
 import type { ModelEntry } from './types';
 
@@ -29,17 +29,10 @@ export async function syncSidecars(
   const jobs: { entry: ModelEntry; url: string; modelPath: string }[] = [];
   for (const { entry, version, parent } of found) {
     const modelPath = `${root}/${entry.path}`;
-    for (const write of [
+    await runWrites(modelPath, warn, [
       () => writeCivitaiInfo(root, modelPath, version, { parent }),
       () => mergeA1111Json(root, modelPath, version, entry.kind, { parent }),
-    ]) {
-      try {
-        const result = await write();
-        for (const message of result?.warnings ?? []) warn({ path: modelPath, message });
-      } catch (err) {
-        warn({ path: modelPath, message: (err as Error).message });
-      }
-    }
+    ]);
     if (options.previews && !entry.preview) {
       const image = choosePreview(version.images, options.nsfwLevel);
       if (image) jobs.push({ entry, url: image.url, modelPath });
@@ -62,4 +55,30 @@ export async function syncSidecars(
     }
   });
   return { entries: [...updated.values()], previews };
+}
+
+/**
+ * Sidecars written earlier without their parent model: its fields go into our
+ * `.civitai.info`, and its description into an A1111 `.json` that has none.
+ */
+export async function addParentToSidecars(root: string, done: { entry: ModelEntry; parent: Model }[], warn: (w: ScanWarning) => void): Promise<void> {
+  for (const { entry, parent } of done) {
+    const modelPath = `${root}/${entry.path}`;
+    await runWrites(modelPath, warn, [
+      () => addParentToCivitaiInfo(root, modelPath, parent),
+      () => (parent.description ? mergeA1111Json(root, modelPath, { description: htmlToText(parent.description) }) : undefined),
+    ]);
+  }
+}
+
+/** Runs each write; a warning or failure of one is a warning about this model, and the next still runs. */
+async function runWrites(modelPath: string, warn: (w: ScanWarning) => void, writes: Array<() => Promise<SidecarWriteResult> | undefined>): Promise<void> {
+  for (const write of writes) {
+    try {
+      const result = await write();
+      for (const message of result?.warnings ?? []) warn({ path: modelPath, message });
+    } catch (err) {
+      warn({ path: modelPath, message: (err as Error).message });
+    }
+  }
 }

@@ -5,7 +5,7 @@
  */
 export { readPeerSidecars, findPreview, peerSidecarPaths, SOURCE_PRIORITY, PREVIEW_EXTENSIONS, type PeerSidecars, type ReadPeersOptions } from './read-peers';
 export { A1111Cache, loadA1111Cache, findA1111CacheFor, type A1111FileHashes } from './a1111-cache';
-export { writeCivitaiInfo, civitaiInfoBody, withoutToken, type WriteCivitaiInfoOptions, type SidecarWriteResult } from './write-civitai-info';
+export { writeCivitaiInfo, addParentToCivitaiInfo, civitaiInfoBody, withoutToken, type WriteCivitaiInfoOptions, type SidecarWriteResult } from './write-civitai-info';
 export {
   mergeA1111Json,
   a1111FieldsFromVersion,

@@ -87,25 +87,19 @@ export function civitaiInfoBody(v: ModelVersion, parent?: Model): Record<string,
     modelId: v.modelId,
     name: v.name,
     createdAt: v.createdAt,
-  };
-  if (v.updatedAt) body.updatedAt = v.updatedAt;
-  Object.assign(body, {
+    ...(v.updatedAt ? { updatedAt: v.updatedAt } : {}),
     status: v.status ?? 'Published',
     publishedAt: v.publishedAt,
     trainedWords: v.trainedWords,
     baseModel: v.baseModel,
-  });
+  };
   if (v.baseModelType !== null) body.baseModelType = v.baseModelType;
   body.description = v.description;
   if (v.air !== null) body.air = v.air;
   if (v.nsfwLevel !== null) body.nsfwLevel = v.nsfwLevel;
   body.stats = { downloadCount: v.stats.downloadCount ?? 0, thumbsUpCount: v.stats.thumbsUpCount ?? 0 };
   body.model = { name: v.model.name, type: v.model.type, nsfw: v.model.nsfw, poi: v.model.poi, ...(v.model.mode ? { mode: v.model.mode } : {}) };
-  if (parent && parent.id === v.modelId) {
-    Object.assign(body.model as Record<string, unknown>, parentModelFields(parent));
-    // Civitai's own system user has no creator object; then there is nothing to credit.
-    if (parent.creator) body.creator = { username: parent.creator, image: parent.creatorImage ? withoutToken(parent.creatorImage) : null };
-  }
+  if (parent && parent.id === v.modelId) withParentFields(body, parent);
   body.files = v.files.map(fileBody);
   body.images = v.images.map(imageBody);
   body.downloadUrl = withoutToken(v.downloadUrl);
@@ -113,16 +107,42 @@ export function civitaiInfoBody(v: ModelVersion, parent?: Model): Record<string,
 }
 
 /**
- * CHZ's parent fields under `model`. A license flag Civitai did not send is
- * left out: LM would read a made-up `false` as "not allowed".
+ * Adds the parent model's fields to our own `.civitai.info`, as written
+ * without them when the parent could not be fetched: the rest of the file (the
+ * by-hash body, which a model answer cannot rebuild: it lacks `air`, dates and
+ * image `meta`) stays as it is. Any other file, or one for another model, is
+ * left alone.
  */
-function parentModelFields(m: Model): Record<string, unknown> {
-  const out: Record<string, unknown> = { description: m.description, tags: m.tags };
-  if (m.allowNoCredit !== null) out.allowNoCredit = m.allowNoCredit;
-  out.allowCommercialUse = m.allowCommercialUse;
-  if (m.allowDerivatives !== null) out.allowDerivatives = m.allowDerivatives;
-  if (m.allowDifferentLicense !== null) out.allowDifferentLicense = m.allowDifferentLicense;
-  return out;
+export async function addParentToCivitaiInfo(root: string, modelPath: string, parent: Model, options: { now?: number } = {}): Promise<SidecarWriteResult> {
+  const target = await checkedTarget(root, sidecarBase(modelPath) + '.civitai.info');
+  const existing = await readJsonCapped(target);
+  const body = existing.kind === 'ok' && isPlainObject(existing.value) ? existing.value : undefined;
+  const extensions = body && isPlainObject(body.extensions) ? body.extensions : undefined;
+  if (!body || !extensions || !isPlainObject(extensions.modeldeck) || !isPlainObject(body.model)) {
+    return { file: target, written: false, skipped: 'not a .civitai.info modeldeck wrote; left as it is', warnings: [] };
+  }
+  if (body.modelId !== parent.id) return { file: target, written: false, skipped: `describes model ${String(body.modelId)}, not ${parent.id}`, warnings: [] };
+  withParentFields(body, parent);
+  extensions.modeldeck = { ...extensions.modeldeck, last_update: Math.floor((options.now ?? Date.now()) / 1000) };
+  await writeFileAtomic(target, pythonStyleJson(body) + '\n');
+  return { file: target, written: true, warnings: [] };
+}
+
+/**
+ * CHZ's parent fields: under `model` the description, tags and license (a
+ * flag Civitai did not send is left out: LM would read a made-up `false` as
+ * "not allowed"), and a top-level `creator`.
+ */
+function withParentFields(body: Record<string, unknown>, m: Model): void {
+  const model = body.model as Record<string, unknown>;
+  model.description = m.description;
+  model.tags = m.tags;
+  if (m.allowNoCredit !== null) model.allowNoCredit = m.allowNoCredit;
+  model.allowCommercialUse = m.allowCommercialUse;
+  if (m.allowDerivatives !== null) model.allowDerivatives = m.allowDerivatives;
+  if (m.allowDifferentLicense !== null) model.allowDifferentLicense = m.allowDifferentLicense;
+  // Civitai's own system user has no creator object; then there is nothing to credit.
+  if (m.creator) body.creator = { username: m.creator, image: m.creatorImage ? withoutToken(m.creatorImage) : null };
 }
 
 function fileBody(f: VersionFile): Record<string, unknown> {
