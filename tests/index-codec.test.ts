@@ -48,6 +48,7 @@ test.each<[string, ModelEntry]>([
       warnings: ['odd'],
     },
   ],
+  ['an identified entry whose sidecars still wait for the parent model', { ...base, civitai: { ...base.civitai, parentPending: true } }],
   ['an entry never looked up, no preview', { ...base, hashes: {}, hashSources: {}, civitai: { status: 'unknown' }, preview: undefined, folderKind: undefined }],
 ])('%s survives the compact snapshot form unchanged', (_name, entry) => {
   const row = JSON.parse(JSON.stringify(encodeEntry(entry)));
@@ -56,6 +57,11 @@ test.each<[string, ModelEntry]>([
   const back = decoded.entry;
   const clean = JSON.parse(JSON.stringify(entry));
   expect(JSON.parse(JSON.stringify(back))).toEqual(clean);
+});
+
+test('the parent-pending mark is one more element, only when set (rows stay as short, older readers ignore it)', () => {
+  expect((encodeEntry(base)[12] as unknown[]).length).toBe(4);
+  expect((encodeEntry({ ...base, civitai: { ...base.civitai, parentPending: true } })[12] as unknown[]).slice(4)).toEqual([1]);
 });
 
 test('the compact form is smaller, and a damaged row is refused', () => {

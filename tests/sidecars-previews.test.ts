@@ -1,14 +1,16 @@
 /**
  * Previews: choosing the image (NSFW limit, stills only, width=450), and
- * downloading it over real HTTP from the fake Civitai: extension from the
- * bytes, size cap, non-images refused, no overwrite, timeout, bounded concurrency.
+ * downloading it over real HTTP from the fake Civitai: always named
+ * `.preview.png` (the name Civitai Helper and qDiffusion find), bytes checked
+ * to be an image, WebP not asked for, size cap, non-images refused, no
+ * overwrite (also of names earlier versions wrote), timeout, bounded concurrency.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseModelVersion, type ModelVersion, type PreviewImage } from '../src/core/civitai';
 import { choosePreview, downloadPreview, downloadPreviews, sizedImageUrl, PreviewError } from '../src/core/sidecars';
 import { OutboundPolicy } from '../src/core/net';
-import { FakeCivitai, tinyPng } from './fake-civitai';
+import { FakeCivitai, tinyJpeg, tinyPng, tinyWebp } from './fake-civitai';
 import { useTmpDir } from './helpers/tmpdir';
 
 const tmp = useTmpDir('mdk-previews-');
@@ -80,27 +82,38 @@ describe('choosePreview', () => {
 });
 
 describe('downloadPreview against the fake Civitai', () => {
-  test('a version\'s chosen image is saved as base.preview.<ext from the bytes>', async () => {
+  test('a version\'s chosen image is saved as base.preview.png; WebP is not asked for, so the image server answers JPEG', async () => {
     const lib = library();
     const { versionId } = fake.addVersion({ files: [{ name: 'x.safetensors', hashes: { SHA256: 'cd'.repeat(32) } }], images: 2 });
     const version = await versionFromFake(versionId);
     const chosen = choosePreview(version.images)!;
     expect(chosen.url).toMatch(/\/width=450\/\d+\.jpeg$/);
-    const name = await downloadPreview(lib.root, chosen.url, lib.models[0], { policy, policy });
-    expect(name).toBe('model 0.preview.jpg');
-    const bytes = readFileSync(join(lib.dir, name));
-    expect([...bytes.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
+    const name = await downloadPreview(lib.root, chosen.url, lib.models[0], { policy });
+    expect(name).toBe('model 0.preview.png');
+    // The fake answers WebP to any client that accepts it, as Civitai's image server does.
+    const [request] = fake.requests.filter((r) => r.route === 'image-cdn');
+    expect(request.accept).toMatch(/image\/jpeg/);
+    expect(request.accept).not.toMatch(/webp/i);
+    expect(readFileSync(join(lib.dir, name)).equals(tinyJpeg())).toBe(true);
     expect(leftovers(lib.dir)).toEqual([]);
   });
 
-  test('URL says .jpeg, bytes are PNG: saved as .preview.png (also through a redirect)', async () => {
+  test('an image kept only as WebP is still saved as .preview.png, its bytes WebP', async () => {
+    const lib = library();
+    const url = `${fake.url}/image-cdn/xG1nkqKTMzGDvpLrqFT7WA/u/width=450/7.webp`;
+    expect(await downloadPreview(lib.root, url, lib.models[0], { policy })).toBe('model 0.preview.png');
+    expect(readFileSync(join(lib.dir, 'model 0.preview.png')).equals(tinyWebp())).toBe(true);
+    expect(readdirSync(lib.dir).sort()).toEqual(['model 0.preview.png', 'model 0.safetensors']);
+  });
+
+  test('URL says .jpeg, bytes are PNG: checked by the bytes, saved as .preview.png (also through a redirect)', async () => {
     const lib = library(2);
     const url = servedAs(tinyPng());
-    expect(await downloadPreview(lib.root, url, lib.models[0], { policy, policy })).toBe('model 0.preview.png');
+    expect(await downloadPreview(lib.root, url, lib.models[0], { policy })).toBe('model 0.preview.png');
     expect(readFileSync(join(lib.dir, 'model 0.preview.png')).equals(tinyPng())).toBe(true);
     // /api/download/models/:id answers 307 to /files/...
     const { versionId } = fake.addVersion({ files: [{ name: 'p.jpeg', hashes: { SHA256: 'ef'.repeat(32) }, content: tinyPng() }], images: 0 });
-    expect(await downloadPreview(lib.root, `${fake.url}/api/download/models/${versionId}`, lib.models[1], { policy, policy })).toBe('model 1.preview.png');
+    expect(await downloadPreview(lib.root, `${fake.url}/api/download/models/${versionId}`, lib.models[1], { policy })).toBe('model 1.preview.png');
     expect(fake.count('download')).toBe(1);
   });
 
@@ -119,7 +132,7 @@ describe('downloadPreview against the fake Civitai', () => {
     ['an empty body', Buffer.alloc(0)],
   ])('%s is refused and nothing is written', async (_label, content) => {
     const lib = library();
-    const err = await downloadPreview(lib.root, servedAs(content), lib.models[0], { policy, policy }).catch((e) => e);
+    const err = await downloadPreview(lib.root, servedAs(content), lib.models[0], { policy }).catch((e) => e);
     expect(err).toBeInstanceOf(PreviewError);
     expect(err.message).toMatch(/not an image|empty response/);
     expect(readdirSync(lib.dir)).toEqual(['model 0.safetensors']);
@@ -129,8 +142,19 @@ describe('downloadPreview against the fake Civitai', () => {
     const lib = library();
     fake.inject({ kind: 'html', status: 503 }, { route: 'image-cdn' });
     const url = `${fake.url}/image-cdn/x/width=450/1.jpeg`;
-    await expect(downloadPreview(lib.root, url, lib.models[0], { policy, policy })).rejects.toThrow(/HTTP 503/);
+    await expect(downloadPreview(lib.root, url, lib.models[0], { policy })).rejects.toThrow(/HTTP 503/);
     expect(readdirSync(lib.dir)).toEqual(['model 0.safetensors']);
+  });
+
+  test('previews earlier modeldeck versions named by their bytes (.preview.jpg, .preview.webp) count as existing: no duplicate', async () => {
+    const lib = library(2);
+    writeFileSync(join(lib.dir, 'model 0.preview.jpg'), tinyJpeg());
+    writeFileSync(join(lib.dir, 'model 1.preview.webp'), tinyWebp());
+    const url = `${fake.url}/image-cdn/x/width=450/1.jpeg`;
+    const results = await downloadPreviews(lib.root, lib.models.map((modelPath) => ({ url, modelPath })), { policy });
+    expect(results).toEqual([{ existing: 'model 0.preview.jpg' }, { existing: 'model 1.preview.webp' }]);
+    expect(fake.count('image-cdn')).toBe(0);
+    expect(readdirSync(lib.dir).filter((f) => f.includes('.preview.')).sort()).toEqual(['model 0.preview.jpg', 'model 1.preview.webp']);
   });
 
   test('an existing preview is never overwritten unless asked (and no request is made)', async () => {
@@ -138,8 +162,8 @@ describe('downloadPreview against the fake Civitai', () => {
     writeFileSync(join(lib.dir, 'model 0.preview.jpeg'), 'mine');
     writeFileSync(join(lib.dir, 'model 1.webp'), 'mine too'); // LM-style bare preview
     const url = `${fake.url}/image-cdn/x/width=450/1.png`;
-    await expect(downloadPreview(lib.root, url, lib.models[0], { policy, policy })).rejects.toThrow(/model 0\.preview\.jpeg already exists/);
-    await expect(downloadPreview(lib.root, url, lib.models[1], { policy, policy })).rejects.toThrow(/already exists/);
+    await expect(downloadPreview(lib.root, url, lib.models[0], { policy })).rejects.toThrow(/model 0\.preview\.jpeg already exists/);
+    await expect(downloadPreview(lib.root, url, lib.models[1], { policy })).rejects.toThrow(/already exists/);
     expect(fake.count('image-cdn')).toBe(0);
     expect(readFileSync(join(lib.dir, 'model 0.preview.jpeg'), 'utf8')).toBe('mine');
     const results = await downloadPreviews(lib.root, [{ url, modelPath: lib.models[0] }], { policy });
@@ -166,7 +190,7 @@ describe('downloadPreviews', () => {
     fake.inject({ kind: 'slow', delayMs: delay }, { route: 'image-cdn', times: 10 });
     const jobs = lib.models.map((modelPath, i) => ({ modelPath, url: `${fake.url}/image-cdn/x/width=450/${i}.${i % 2 ? 'png' : 'jpeg'}` }));
     const results = await downloadPreviews(lib.root, jobs, { concurrency: 3, policy });
-    expect(results.map((r) => r.file)).toEqual(lib.models.map((_, i) => `model ${i}.preview.${i % 2 ? 'png' : 'jpg'}`));
+    expect(results.map((r) => r.file)).toEqual(lib.models.map((_, i) => `model ${i}.preview.png`));
     const at = fake.requests.filter((r) => r.route === 'image-cdn').map((r) => r.at).sort((a, b) => a - b);
     expect(at).toHaveLength(10);
     // Each request is held `delay` ms, so requests arriving within less than that overlapped.

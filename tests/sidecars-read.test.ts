@@ -256,6 +256,10 @@ describe('existing previews', () => {
   test('findPreview works from a listing the scanner already has, and finds none for other stems', () => {
     expect(findPreview('a', ['a.safetensors', 'ab.png', 'a.preview.gif'])).toBe('a.preview.gif');
     expect(findPreview('a', ['a.safetensors', 'ab.png', 'a.txt'])).toBeUndefined();
+    // Any other `.preview.*` another tool wrote counts too (a video, AVIF), after A1111's names; never a temp file.
+    expect(findPreview('a', ['a.preview.mp4', 'a.safetensors'])).toBe('a.preview.mp4');
+    expect(findPreview('a', ['a.preview.avif', 'a.preview.jpeg'])).toBe('a.preview.jpeg');
+    expect(findPreview('a', ['a.preview.', 'a.preview.png.tmp', 'ab.preview.mp4'])).toBeUndefined();
   });
 
   test('dirEntries: sidecars absent from the listing are not opened', async () => {

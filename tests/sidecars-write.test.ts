@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseModelVersion, type ModelVersion } from '../src/core/civitai';
+import { parseModel, parseModelVersion, type ModelVersion } from '../src/core/civitai';
 import {
   checkedTarget,
   htmlToText,
@@ -15,6 +15,7 @@ import {
   sdVersionOf,
   activationText,
   writeCivitaiInfo,
+  addParentToCivitaiInfo,
   UnsafePathError,
 } from '../src/core/sidecars';
 import { useTmpDir } from './helpers/tmpdir';
@@ -62,7 +63,11 @@ describe('writeCivitaiInfo', () => {
     expect(Object.keys(body.files[0])).toEqual(['id', 'sizeKB', 'name', 'type', 'pickleScanResult', 'virusScanResult', 'metadata', 'hashes', 'primary', 'downloadUrl']);
     expect(Object.keys(body.files[0].hashes)).toEqual(['AutoV1', 'AutoV2', 'SHA256', 'CRC32', 'BLAKE3', 'AutoV3']);
     expect(body.files[0].downloadUrl).toBe('https://civitai.com/api/download/models/1421739?type=Model');
-    expect(Object.keys(body.images[0])).toEqual(['url', 'nsfwLevel', 'width', 'height', 'hash', 'type', 'meta']);
+    // The fixture's images have `"meta": null`: left out (CHZ's "use preview prompt" fails on null).
+    expect(Object.keys(body.images[0])).toEqual(['url', 'nsfwLevel', 'width', 'height', 'hash', 'type']);
+    // Without the parent model nothing of it is guessed.
+    expect(body.creator).toBeUndefined();
+    expect(body.model.tags).toBeUndefined();
     expect(body.extensions.modeldeck.last_update).toBe(1_700_000_000);
     // Our own reader takes it back (given the size of the file Civitai describes, so its hashes are adopted).
     const back = await readPeerSidecars(lib.model, { modelSize: Math.round(166553.16015625 * 1024) });
@@ -71,6 +76,70 @@ describe('writeCivitaiInfo', () => {
     expect(back.hashes.SHA256?.value).toBe(SHA);
     expect(back.trainedWords).toEqual(['choke hold \\(rnc\\)']);
     expect(readdirSync(lib.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  test('with the parent model: CHZ\'s fields under `model`, `creator` at the top; `updatedAt` after `createdAt`; `meta` kept when there is one', async () => {
+    const lib = library();
+    const version = { ...fixtureVersion(), updatedAt: '2025-02-03T04:05:06.000Z' };
+    version.images[1] = { ...version.images[1], meta: { prompt: 'a choke hold', steps: 28 } };
+    const parent = parseModel(
+      {
+        id: 902206,
+        name: 'x',
+        description: '<p>parent</p>',
+        tags: ['concept', 'pose'],
+        allowNoCredit: false,
+        allowCommercialUse: '{Image,RentCivit}',
+        allowDerivatives: true,
+        allowDifferentLicense: false,
+        creator: { username: 'someone', image: 'https://image.civitai.com/a/b/width=96/c.jpeg?token=SECRET-TOKEN-123' },
+        modelVersions: [],
+      },
+      ctx,
+    );
+    await writeCivitaiInfo(lib.root, lib.model, version, { parent });
+    const text = readFileSync(lib.base + '.civitai.info', 'utf8');
+    expect(text).not.toMatch(/token/i);
+    const body = JSON.parse(text);
+    expect(Object.keys(body).slice(0, 5)).toEqual(['id', 'modelId', 'name', 'createdAt', 'updatedAt']);
+    expect(body.updatedAt).toBe('2025-02-03T04:05:06.000Z');
+    expect(body.model).toEqual({
+      name: '(IL+Pony) Rear Naked Choke / 裸絞め',
+      type: 'LORA',
+      nsfw: true,
+      poi: false,
+      description: '<p>parent</p>',
+      tags: ['concept', 'pose'],
+      allowNoCredit: false,
+      allowCommercialUse: ['Image', 'RentCivit'],
+      allowDerivatives: true,
+      allowDifferentLicense: false,
+    });
+    expect(body.creator).toEqual({ username: 'someone', image: 'https://image.civitai.com/a/b/width=96/c.jpeg' });
+    expect(body.images[1].meta).toEqual({ prompt: 'a choke hold', steps: 28 });
+    expect('meta' in body.images[0]).toBe(false);
+    // A parent that is not this version's model is not mixed in.
+    await writeCivitaiInfo(lib.root, lib.model, version, { parent: { ...parent, id: 1 } });
+    expect(JSON.parse(readFileSync(lib.base + '.civitai.info', 'utf8')).creator).toBeUndefined();
+  });
+
+  test('addParentToCivitaiInfo: adds the parent\'s fields to our own file only, keeping the rest', async () => {
+    const lib = library();
+    const parent = parseModel({ id: 902206, name: 'x', tags: ['t'], allowNoCredit: true, creator: { username: 'u', image: null }, modelVersions: [] }, ctx);
+    const file = lib.base + '.civitai.info';
+    const theirs = JSON.stringify({ id: 1421739, modelId: 902206, model: { name: 'n' } });
+    writeFileSync(file, theirs);
+    expect((await addParentToCivitaiInfo(lib.root, lib.model, parent)).written).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe(theirs);
+    await writeCivitaiInfo(lib.root, lib.model, fixtureVersion(), { overwrite: true });
+    const before = JSON.parse(readFileSync(file, 'utf8'));
+    expect((await addParentToCivitaiInfo(lib.root, lib.model, { ...parent, id: 5 })).skipped).toMatch(/describes model 902206, not 5/);
+    expect((await addParentToCivitaiInfo(lib.root, lib.model, parent)).written).toBe(true);
+    const after = JSON.parse(readFileSync(file, 'utf8'));
+    expect(after.model).toEqual({ ...before.model, description: null, tags: ['t'], allowNoCredit: true, allowCommercialUse: [] });
+    expect(after.creator).toEqual({ username: 'u', image: null });
+    expect(after.files).toEqual(before.files);
+    expect(after.images).toEqual(before.images);
   });
 
   test('replaces `{}` and its own file, keeps a CHZ extensions block, but not another tool\'s file unless overwrite', async () => {
@@ -108,6 +177,18 @@ describe('mergeA1111Json', () => {
     });
   });
 
+  test('a base Civitai calls "Other": no `sd version` (A1111 keeps its own detection); the parent\'s description wins over the version\'s', async () => {
+    const lib = library();
+    const version = { ...fixtureVersion(), baseModel: 'Other' };
+    const parent = parseModel({ id: 902206, name: 'x', description: '<p>The <i>model</i> page</p>', modelVersions: [] }, ctx);
+    await mergeA1111Json(lib.root, lib.model, version, 'lora', { parent });
+    expect(JSON.parse(readFileSync(lib.base + '.json', 'utf8'))).toEqual({
+      'activation text': 'choke hold \\(rnc\\)',
+      description: 'The model page',
+      'preferred weight': 0,
+    });
+  });
+
   test('never drops or overwrites keys the user wrote; fills only missing or empty ones', async () => {
     const lib = library();
     const user = { 'activation text': 'my words', description: '', notes: 'my notes', 'preferred weight': 0.7, 'sd version': 'SD1', unpackList: ['x'] };
@@ -136,12 +217,20 @@ describe('mergeA1111Json', () => {
 
   test('activation text, sd version and description helpers', () => {
     expect(activationText(['a', ' b ', ''])).toBe('a, b');
-    expect(activationText(['red, hair', 'blue eyes'])).toBe('red, hair || blue eyes');
+    // A1111 pastes it into the prompt as is: `", "` always, no stray commas at a word's ends.
+    expect(activationText(['red, hair', 'blue eyes,', ', smile'])).toBe('red, hair, blue eyes, smile');
     expect(sdVersionOf('SD 1.5')).toBe('SD1');
+    expect(sdVersionOf('SD 1.5 LCM')).toBe('SD1');
     expect(sdVersionOf('SD 2.1 768')).toBe('SD2');
     expect(sdVersionOf('SDXL 1.0')).toBe('SDXL');
     expect(sdVersionOf('Pony')).toBe('SDXL');
+    expect(sdVersionOf('Illustrious')).toBe('SDXL');
+    // Families A1111 would misfile from the file's own metadata: Unknown.
     expect(sdVersionOf('Flux.1 D')).toBe('Unknown');
+    expect(sdVersionOf('SD 3.5 Large')).toBe('Unknown');
+    expect(sdVersionOf('Pony V7')).toBe('Unknown');
+    // A base that says nothing: no value, so A1111 keeps its own detection.
+    for (const nothing of [null, undefined, '', '  ', 'Other']) expect(sdVersionOf(nothing)).toBeUndefined();
     expect(htmlToText('<p>a<!-- c --></p><style>p{}</style><img src=x onerror=alert(1)>b &#x3C;script&#x3E; &#0; &bogus;')).toBe('a\nb &lt;script&gt;  &bogus;'.replace('  ', ' '));
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Tiny but valid preview images, generated rather than stored: an 8×8 PNG in
- * one colour, and an 8×8 mid-grey baseline JPEG assembled by hand (one DC and
- * one AC Huffman code, a single block whose coefficients are all zero).
+ * one colour, an 8×8 mid-grey baseline JPEG assembled by hand (one DC and
+ * one AC Huffman code, a single block whose coefficients are all zero), and an
+ * 8×8 WebP.
  */
 import { crc32, deflateSync } from 'node:zlib';
 
@@ -45,4 +46,13 @@ export function tinyJpeg(): Buffer {
     0x3f, // DC "0" + AC EOB "0", padded with ones
     0xff, 0xd9, // EOI
   ]);
+}
+
+/**
+ * An 8×8 lossless WebP in one colour (38 bytes): made once with Debian's
+ * `cwebp -lossless -exact -metadata none` from `tinyPng([0xaf, 0x6a, 0x8c])`,
+ * and checked with `dwebp`. Node has no WebP encoder, so it is kept as bytes.
+ */
+export function tinyWebp(): Buffer {
+  return Buffer.from('UklGRh4AAABXRUJQVlA4TBEAAAAvB8ABAAdQtb6Wsf+BiOh/AAA=', 'base64');
 }

@@ -2,4 +2,4 @@
 export { FakeCivitai, type FakeCivitaiOptions, type RequestRecord } from './server';
 export { type Fault, type RouteName } from './faults';
 export { type NewVersion, type NewFile, type Raw } from './records';
-export { tinyJpeg, tinyPng } from './images';
+export { tinyJpeg, tinyPng, tinyWebp } from './images';

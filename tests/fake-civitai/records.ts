@@ -47,6 +47,14 @@ export interface NewVersion {
   images?: number;
   /** Image URLs to list instead of generated ones (a hostile answer pointing at an internal host, say). */
   imageUrls?: string[];
+  /** File extension of every image URL. Default: `.jpeg` and `.png` by turns. */
+  imageExt?: 'jpeg' | 'png' | 'webp';
+  /** Images carry no generation data (`meta: null`), as many uploads do. */
+  imagesWithoutMeta?: boolean;
+  /** Parent-model fields, for a model this call creates. */
+  description?: string | null;
+  tags?: string[];
+  creator?: { username: string; image: string | null } | null;
   /** The version has no primary file: GET by-hash answers 404 "Missing model file", bulk answers null. */
   noPrimaryFile?: boolean;
   /** Downloads need a token. */
@@ -96,7 +104,7 @@ export class Records {
       model = {
         id: modelId,
         name: spec.modelName ?? `Test model ${modelId}`,
-        description: null,
+        description: spec.description ?? null,
         type: spec.type ?? 'LORA',
         poi: false,
         nsfw: spec.nsfw ?? false,
@@ -106,8 +114,8 @@ export class Records {
         allowDerivatives: true,
         allowDifferentLicense: true,
         stats: { downloadCount: 0, thumbsUpCount: 0, commentCount: 0 },
-        creator: { username: 'modeldeck-test', image: null },
-        tags: [],
+        ...(spec.creator === null ? {} : { creator: spec.creator ?? { username: 'modeldeck-test', image: null } }),
+        tags: spec.tags ?? [],
         modelVersions: [],
       };
       this.models.set(modelId, model);
@@ -137,13 +145,13 @@ export class Records {
     });
     const images = Array.from({ length: spec.imageUrls?.length ?? spec.images ?? 2 }, (_, i) => ({
       id: nextId++,
-      url: spec.imageUrls?.[i] ?? `https://image.civitai.com/xG1nkqKTMzGDvpLrqFT7WA/fake-${versionId}-${i}/width=450/${versionId}${i}.${i % 2 ? 'png' : 'jpeg'}`,
+      url: spec.imageUrls?.[i] ?? `https://image.civitai.com/xG1nkqKTMzGDvpLrqFT7WA/fake-${versionId}-${i}/width=450/${versionId}${i}.${spec.imageExt ?? (i % 2 ? 'png' : 'jpeg')}`,
       nsfwLevel: spec.nsfw ? 4 : 1,
       width: 8,
       height: 8,
       hash: 'U00000fQfQfQfQfQfQfQfQfQfQfQ',
       type: 'image',
-      meta: { prompt: `test prompt ${i}`, steps: 20 },
+      meta: spec.imagesWithoutMeta ? null : { prompt: `test prompt ${i}`, steps: 20 },
     }));
     const now = new Date().toISOString();
     model.modelVersions.unshift({

@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { CLOUDFLARE_PAGE, FaultQueue, NEXT_404_PAGE, type Fault, type RouteName } from './faults';
-import { tinyJpeg, tinyPng } from './images';
+import { tinyJpeg, tinyPng, tinyWebp } from './images';
 import { modelBody, Records, rewriteImageUrl, versionBody, type NewVersion, type Raw } from './records';
 
 export interface FakeCivitaiOptions {
@@ -33,6 +33,7 @@ export interface RequestRecord {
   /** Arrival time, ms since the epoch with sub-ms precision. */
   at: number;
   authorization: string | undefined;
+  accept: string | undefined;
   /** Request body as text ('' for none). */
   body: string;
 }
@@ -52,6 +53,8 @@ export class FakeCivitai {
   private server: Server | undefined;
   private origin = '';
   readonly token: string | undefined;
+  /** Items per page of `GET /models`, below the `limit` asked (a server that pages smaller). Default: the limit. */
+  modelsPageSize: number | undefined;
 
   constructor(options: FakeCivitaiOptions = {}) {
     this.token = options.token;
@@ -134,7 +137,7 @@ export class FakeCivitai {
     const at = performance.timeOrigin + performance.now();
     const url = new URL(req.url ?? '/', 'http://x');
     const route = routeOf(url.pathname);
-    const record: RequestRecord = { route, method: req.method ?? 'GET', url: req.url ?? '/', at, authorization: req.headers.authorization, body: '' };
+    const record: RequestRecord = { route, method: req.method ?? 'GET', url: req.url ?? '/', at, authorization: req.headers.authorization, accept: req.headers.accept, body: '' };
     this.requests.push(record);
     const body = await readBody(req);
     record.body = body;
@@ -159,7 +162,7 @@ export class FakeCivitai {
 
     let answer: Answer;
     try {
-      answer = this.route(route, req.method ?? 'GET', url, body, origin, req.headers.authorization);
+      answer = this.route(route, req.method ?? 'GET', url, body, origin, req.headers);
     } catch (err) {
       answer = json(500, { message: 'An unexpected error occurred', error: err instanceof Error ? err.message : String(err) });
     }
@@ -192,7 +195,7 @@ export class FakeCivitai {
     }
   }
 
-  private route(route: RouteName, method: string, url: URL, body: string, origin: string, authorization: string | undefined): Answer {
+  private route(route: RouteName, method: string, url: URL, body: string, origin: string, headers: IncomingMessage['headers']): Answer {
     const segs = url.pathname.split('/').filter(Boolean);
     switch (route) {
       case 'by-hash-bulk':
@@ -229,13 +232,11 @@ export class FakeCivitai {
       case 'images':
         return this.images(url, origin);
       case 'download':
-        return this.download(url, segs, authorization);
+        return this.download(url, segs, headers.authorization);
       case 'file':
         return this.file(segs);
       case 'image-cdn':
-        return url.pathname.endsWith('.png')
-          ? { status: 200, type: 'image/png', body: tinyPng() }
-          : { status: 200, type: 'image/jpeg', body: tinyJpeg() };
+        return cdnImage(url.pathname, headers.accept);
       default:
         return { status: 404, type: 'text/html; charset=utf-8', body: NEXT_404_PAGE };
     }
@@ -279,10 +280,11 @@ export class FakeCivitai {
     if (q.get('nsfw') !== 'true') models = models.filter((m) => (typeof m.nsfwLevel === 'number' ? (m.nsfwLevel & 1) !== 0 : !m.nsfw));
 
     const offset = page !== undefined ? (page - 1) * limit : Number(q.get('cursor') ?? 0) || 0;
-    const items = models.slice(offset, offset + limit).map((m) => modelBody(m, origin, true));
+    const size = Math.min(limit, this.modelsPageSize ?? limit);
+    const items = models.slice(offset, offset + size).map((m) => modelBody(m, origin, true));
     const metadata: Raw = {};
-    if (offset + limit < models.length) {
-      metadata.nextCursor = String(offset + limit);
+    if (offset + size < models.length) {
+      metadata.nextCursor = String(offset + size);
       const next = new URL(url.pathname + url.search, origin);
       next.searchParams.set('cursor', metadata.nextCursor);
       next.searchParams.delete('page');
@@ -382,6 +384,17 @@ interface Answer {
   type: string;
   body: string | Buffer;
   headers?: Record<string, string>;
+}
+
+/**
+ * Civitai's image server: a `.png` name is PNG; a `.webp` name is WebP
+ * whatever was asked (an image only kept as WebP); any other name is WebP for
+ * a client that accepts it, else JPEG, as the real server negotiates.
+ */
+function cdnImage(pathname: string, accept: string | undefined): Answer {
+  if (pathname.endsWith('.png')) return { status: 200, type: 'image/png', body: tinyPng() };
+  if (pathname.endsWith('.webp') || /image\/webp/i.test(accept ?? '')) return { status: 200, type: 'image/webp', body: tinyWebp() };
+  return { status: 200, type: 'image/jpeg', body: tinyJpeg() };
 }
 
 function json(status: number, value: unknown): Answer {

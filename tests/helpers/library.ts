@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { FakeCivitai } from '../fake-civitai';
+import type { FakeCivitai, NewVersion } from '../fake-civitai';
 import { buildSafetensors } from './safetensors';
 
 export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex').toUpperCase();
@@ -35,15 +35,15 @@ export function writeModel(root: string, rel: string, bytes: Buffer): MadeFile {
   return { rel, path, bytes, SHA256: sha256(bytes), autoV3Full: sha256(bytes.subarray(tensorsAt)) };
 }
 
-/** Tells the fake Civitai about a file, as if its author had uploaded it. */
-export function register(fake: FakeCivitai, file: MadeFile, extra: { name?: string; baseModel?: string; trainedWords?: string[]; images?: number; imageUrls?: string[] } = {}) {
+/** Tells the fake Civitai about a file, as if its author had uploaded it; `extra` sets anything else of the version or its model. */
+export function register(fake: FakeCivitai, file: MadeFile, extra: { name?: string } & Omit<NewVersion, 'files' | 'modelName'> = {}) {
   const name = file.rel.slice(file.rel.lastIndexOf('/') + 1);
+  const { name: modelName, ...rest } = extra;
   return fake.addVersion({
-    modelName: extra.name ?? `Model ${name}`,
+    ...rest,
+    modelName: modelName ?? `Model ${name}`,
     baseModel: extra.baseModel ?? 'SD 1.5',
     trainedWords: extra.trainedWords ?? ['trigger'],
-    images: extra.images,
-    imageUrls: extra.imageUrls,
     files: [{ name, hashes: { SHA256: file.SHA256, AutoV3: file.autoV3Full.slice(0, 12) }, sizeKB: file.bytes.length / 1024 }],
   });
 }

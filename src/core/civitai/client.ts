@@ -11,7 +11,6 @@ import {
   parseHashMatches,
   parseImagePage,
   parseModel,
-  parseModelPage,
   parseModelVersion,
   parseModelVersionList,
   type HashMatch,
@@ -22,6 +21,7 @@ import {
 } from './parse';
 import { ResponseCache } from './cache';
 import { resolveFiles, type ResolveInput, type ResolveOptions, type ResolveResult } from './resolve';
+import { fetchModelsById, type ModelsByIdOptions, type ModelsByIdResult } from './models-by-id';
 
 export const BULK_BY_HASH_MAX = 100;
 export const BULK_IDS_MAX = 10_000;
@@ -42,6 +42,7 @@ export class CivitaiClient {
     this.cache = new ResponseCache(this.config.cacheDir, {
       positiveTtlMs: this.config.positiveTtlMs,
       negativeTtlMs: this.config.negativeTtlMs,
+      modelTtlMs: this.config.modelTtlMs,
     });
   }
 
@@ -115,27 +116,21 @@ export class CivitaiClient {
   }
 
   /**
-   * Many models by id (for update checks), 100 ids per call (longer URLs fail
-   * with 400). `nsfw=true`, or models above PG would be silently left out.
+   * Many models by id, strictly: every request must succeed (the first failure
+   * is thrown), no cache. Models Civitai does not return are simply absent.
    */
   async getModels(modelIds: number[], opts: CallOptions = {}): Promise<Model[]> {
-    const base = this.config.baseUrl;
-    const path = '/api/v1/models';
-    const out: Model[] = [];
-    for (const chunk of chunks([...new Set(modelIds.map(positive))], MODELS_IDS_MAX)) {
-      let cursor: string | null = null;
-      // One page holds the whole chunk; follow cursors anyway, bounded, in case the server pages smaller.
-      for (let page = 0; page < 10; page++) {
-        const query: Record<string, string> = { ids: chunk.join(','), limit: String(MODELS_IDS_MAX), nsfw: 'true' };
-        if (cursor) query.cursor = cursor;
-        const raw = await this.http.json({ base, path, query, signal: opts.signal });
-        const parsed = parseModelPage(raw, this.context(base, path));
-        out.push(...parsed.items);
-        cursor = parsed.nextCursor;
-        if (!cursor || parsed.items.length === 0) break;
-      }
-    }
-    return out;
+    const r = await fetchModelsById(this, modelIds.map(positive), { cache: false, signal: opts.signal });
+    if (r.failed.length) throw r.failed[0].error;
+    return [...r.models.values()];
+  }
+
+  /**
+   * Many models by id (parent data for sidecars, update checks), 100 ids a
+   * request, cached; a failed request loses only its own ids (see models-by-id.ts).
+   */
+  getModelsById(modelIds: readonly number[], opts: ModelsByIdOptions = {}): Promise<ModelsByIdResult> {
+    return fetchModelsById(this, modelIds, opts);
   }
 
   /** Preview images of a version. `nsfw: true` asks for every browsing level (default: PG only, the server's default). */

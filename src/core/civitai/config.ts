@@ -37,6 +37,8 @@ export interface CivitaiOptions {
   negativeTtlMs?: number;
   /** How long a found version stays cached. Default 7 days. */
   positiveTtlMs?: number;
+  /** How long a model fetched by id stays cached (its versions change more often). Default 1 day. */
+  modelTtlMs?: number;
 }
 
 export type CivitaiConfig = Required<Omit<CivitaiOptions, 'token'>> & { token?: string; userAgent: string };
@@ -60,6 +62,7 @@ export function resolveConfig(options: CivitaiOptions = {}, env: NodeJS.ProcessE
     cacheDir: options.cacheDir ?? defaultCacheDir(env),
     negativeTtlMs: options.negativeTtlMs ?? 6 * 3600_000,
     positiveTtlMs: options.positiveTtlMs ?? 7 * 24 * 3600_000,
+    modelTtlMs: options.modelTtlMs ?? 24 * 3600_000,
     // Not browser-like on purpose: Civitai answers non-browser clients with JSON errors (reference §4.6).
     userAgent: `modeldeck/${version}`,
   };

@@ -4,7 +4,7 @@ export { resolveConfig, defaultCacheDir, DEFAULT_BASE_URL, DEFAULT_FALLBACK_BASE
 export { CivitaiError, NotFound, Unauthorized, RateLimited, Unavailable, BadResponse, Offline, InvalidReference } from './errors';
 export { backoffDelay, parseRetryAfter } from './backoff';
 export { AdaptiveLimiter, type LimiterOptions } from './limiter';
-export { ResponseCache, type CachedAnswer } from './cache';
+export { ResponseCache, DEFAULT_MODEL_TTL_MS, type CachedAnswer, type CachedModel } from './cache';
 export {
   parseModelVersion,
   parseModelVersionList,
@@ -24,5 +24,6 @@ export {
   type HashMatch,
   type ParseContext,
 } from './parse';
+export { fetchModelsById, type ModelsByIdOptions, type ModelsByIdResult } from './models-by-id';
 export { resolveFiles, type ResolveInput, type ResolveResult, type ResolveOptions } from './resolve';
 export { parseReference, parseCivitaiUrl, parseAir, isHash, ACCEPTED_FORMS, type CivitaiRef, type UrlIds, type AirIds } from './urls';

@@ -53,6 +53,8 @@ export interface ModelVersion {
   air: string | null;
   status: string | null;
   createdAt: string | null;
+  /** Shown by ComfyUI-Lora-Manager's detail view. Absent in entries cached before it was kept. */
+  updatedAt?: string | null;
   publishedAt: string | null;
   nsfwLevel: number | null;
   description: string | null;
@@ -79,7 +81,10 @@ export interface Model {
   allowNoCredit: boolean | null;
   allowDerivatives: boolean | null;
   allowDifferentLicense: boolean | null;
+  /** The creator's username; null for Civitai's own system user. */
   creator: string | null;
+  /** The creator's avatar URL (`width=96`), when they have one. */
+  creatorImage: string | null;
   tags: string[];
   /** Newest first, as Civitai lists them. */
   versions: ModelVersion[];
@@ -88,6 +93,8 @@ export interface Model {
 export interface ModelPage {
   items: Model[];
   nextCursor: string | null;
+  /** The next page's full URL as the server built it (`metadata.nextPage`), or null on the last page. */
+  nextPage: string | null;
 }
 
 /** A by-hash/ids match: which version holds a file with this SHA256. */
@@ -168,7 +175,11 @@ export function parseModelPage(raw: unknown, ctx: ParseContext): ModelPage {
   }
   const meta = isObj(page.metadata) ? page.metadata : {};
   const cursor = meta.nextCursor;
-  return { items, nextCursor: typeof cursor === 'string' || typeof cursor === 'number' ? String(cursor) : null };
+  return {
+    items,
+    nextCursor: typeof cursor === 'string' || typeof cursor === 'number' ? String(cursor) : null,
+    nextPage: str(meta.nextPage),
+  };
 }
 
 /** `GET /images?...`. */
@@ -259,6 +270,7 @@ function readModel(m: Obj, ctx: ParseContext): Model {
     }
   }
   const creator = isObj(m.creator) ? str(m.creator.username) : null;
+  const creatorImage = isObj(m.creator) ? str(m.creator.image) : null;
   return {
     id,
     name,
@@ -273,6 +285,7 @@ function readModel(m: Obj, ctx: ParseContext): Model {
     allowDerivatives: boolOrNull(m.allowDerivatives),
     allowDifferentLicense: boolOrNull(m.allowDifferentLicense),
     creator,
+    creatorImage,
     tags: strings(m.tags),
     versions,
   };
@@ -304,6 +317,7 @@ function readVersion(v: Obj, ctx: ParseContext, parent: ModelVersion['model'] | 
     air: str(v.air),
     status: str(v.status),
     createdAt: str(v.createdAt),
+    updatedAt: str(v.updatedAt),
     publishedAt: str(v.publishedAt),
     nsfwLevel: nsfwLevelOf(v.nsfwLevel),
     description: str(v.description),

@@ -69,6 +69,7 @@ function entryProblem(x: unknown): string | null {
 export function civitaiProblem(c: unknown): string | null {
   if (!isObj(c) || !STATUSES.has(c.status as string)) return 'civitai.status is invalid';
   if (c.checkedAt !== undefined && !isTime(c.checkedAt)) return 'civitai.checkedAt is not a time';
+  if (c.parentPending !== undefined && c.parentPending !== true) return 'civitai.parentPending is not true';
   if (c.lastError !== undefined && !(isObj(c.lastError) && isText(c.lastError.code) && isText(c.lastError.message) && isTime(c.lastError.at))) return 'civitai.lastError is invalid';
   if (c.link === undefined) return null;
   const l = c.link;

@@ -43,8 +43,8 @@ export interface ImportReport {
 export function exportLibrary(entries: Iterable<ModelEntry>): ExportDocument {
   const models: ExportedModel[] = [];
   for (const e of entries) {
-    // lastError is about one moment on one machine, not about the file.
-    const { lastError: _dropped, ...civitai } = e.civitai;
+    // lastError and parentPending are about one moment (and the sidecars) on one machine, not about the file.
+    const { lastError: _dropped, parentPending: _sidecars, ...civitai } = e.civitai;
     models.push({ path: e.path, size: e.size, fingerprint: e.fingerprint, hashes: e.hashes, hashSources: e.hashSources, civitai, manual: e.manual });
   }
   return { format: EXPORT_FORMAT, version: EXPORT_VERSION, exportedAt: new Date().toISOString(), models };

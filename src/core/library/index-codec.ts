@@ -57,15 +57,19 @@ function decodeLink(r: unknown[]): CivitaiLink {
 }
 
 function encodeCivitai(c: CivitaiState): unknown[] {
-  return [c.status, c.checkedAt ?? 0, c.link ? encodeLink(c.link) : 0, c.lastError ?? 0];
+  const row: unknown[] = [c.status, c.checkedAt ?? 0, c.link ? encodeLink(c.link) : 0, c.lastError ?? 0];
+  // Appended only when set, so rows stay as short as before and older readers ignore it.
+  if (c.parentPending) row.push(1);
+  return row;
 }
 
 function decodeCivitai(r: unknown[]): CivitaiState {
-  const [status, checkedAt, link, lastError] = r as [CivitaiState['status'], number, unknown[] | 0, CivitaiState['lastError'] | 0];
+  const [status, checkedAt, link, lastError, parentPending] = r as [CivitaiState['status'], number, unknown[] | 0, CivitaiState['lastError'] | 0, 1 | undefined];
   const c: CivitaiState = { status };
   if (checkedAt) c.checkedAt = checkedAt;
   if (link) c.link = decodeLink(link);
   if (lastError) c.lastError = lastError;
+  if (parentPending === 1) c.parentPending = true;
   return c;
 }
 

@@ -22,6 +22,7 @@ import { exportLibrary, importIntoLibrary, type ExportDocument, type ImportRepor
 import { filterModels, type ModelFilter } from './filter';
 import { applyFound, identifyEntries } from './identify';
 import { syncSidecars } from './sidecar-sync';
+import { fetchParentModels, withParentPending } from './parent-models';
 import { IndexStore } from './index-store';
 import { watchRoots, type WatchBatch, type Watcher } from '../watch';
 import { OutboundPolicy } from '../net';
@@ -163,7 +164,11 @@ export class Library {
     const [outcome] = await identifyEntries(this.client, [entry], { refresh: true, now: Date.now() });
     let updated = outcome.entry;
     if (outcome.version) {
-      const synced = await syncSidecars(store.root, [{ entry: updated, version: outcome.version }], {
+      const { modelId } = outcome.version;
+      const parents = await fetchParentModels(this.client, [modelId], { refresh: true });
+      if (parents.warning) updated.warnings.push(parents.warning);
+      updated = withParentPending(updated, parents.failed.has(modelId));
+      const synced = await syncSidecars(store.root, [{ entry: updated, version: outcome.version, parent: parents.models.get(modelId) }], {
         previews: options.previews !== false,
         nsfwLevel: options.nsfwLevel ?? 2,
         policy: this.policy,

@@ -19,7 +19,7 @@ import { identifyEntries, needsLookup, type IdentifyOutcome } from './identify';
 import type { IndexStore } from './index-store';
 import { addWarning, type ScanProgress, type ScanReport } from './progress';
 import { findModelFiles, type FoundFile } from './scan-tree';
-import { syncSidecars, type SidecarOptions } from './sidecar-sync';
+import { completePendingSidecars, writeScanSidecars } from './scan-sidecars';
 import type { ModelEntry } from './types';
 
 export interface ScanOptions {
@@ -117,9 +117,13 @@ export async function scanRoot(ctx: ScanContext, options: ScanOptions): Promise<
 
   const entries = () => found.map((f) => store.get(f.path)).filter((e): e is ModelEntry => !!e);
 
-  // Entries whose SHA256 came from another tool, or whose header carries an AutoV3,
-  // are identified before any file is read.
-  if (ctx.client && !options.offline) await identify(ctx, entries().filter((e) => needsLookup(e, now)), options, now);
+  if (ctx.client && !options.offline) {
+    // Sidecars an earlier scan wrote without their parent model (its fetch failed) are completed first.
+    await completePendingSidecars(ctx, entries().filter((e) => e.civitai.parentPending), options);
+    // Entries whose SHA256 came from another tool, or whose header carries an AutoV3,
+    // are identified before any file is read.
+    await identify(ctx, entries().filter((e) => needsLookup(e, now)), options, now);
+  }
 
   // Hash what has no SHA256 yet (and, with --verify, everything).
   const toHash = entries().filter((e) => e.size > 0 && !e.warnings.some(isUnreadableWarning) && (options.verify || !e.hashes.SHA256));
@@ -191,15 +195,7 @@ async function identify(ctx: ScanContext, todo: ModelEntry[], options: ScanOptio
   }
   ctx.progress.lookups = ctx.client!.requestCount;
   ctx.emit();
-  if (found.length === 0) return;
-  ctx.progress.phase = 'sidecars';
-  ctx.emit();
-  const sidecarOptions: SidecarOptions = { previews: options.previews !== false, nsfwLevel: options.nsfwLevel ?? 2, signal: options.signal, policy: ctx.policy };
-  const written = await syncSidecars(ctx.root, found, sidecarOptions, (w) => addWarning(ctx.report, w.path, w.message));
-  for (const entry of written.entries) ctx.store.put(entry);
-  ctx.report.previewsWritten += written.previews;
-  ctx.progress.previews += written.previews;
-  ctx.emit();
+  await writeScanSidecars(ctx, found, options);
 }
 
 /** Records hashes read from the file itself; reports where earlier values (adopted or from a past scan) were wrong. */

@@ -1,13 +1,14 @@
 /**
  * After an identification: leave what other tools read beside the model —
  * `.civitai.info` (Civitai Helper, qDiffusion, ComfyUI-Lora-Manager), A1111's
- * `.json` user metadata, and a `.preview.<ext>` image — never overwriting what
- * the user already has.
+ * `.json` user metadata, and a `.preview.png` image — never overwriting what
+ * the user already has. The parent model, when it could be fetched, adds its
+ * tags, description, license and creator.
  */
 import { basename, dirname } from 'node:path';
-import type { ModelVersion } from '../civitai';
+import type { Model, ModelVersion } from '../civitai';
+import { addParentToCivitaiInfo, choosePreview, downloadPreviews, htmlToText, mergeA1111Json, writeCivitaiInfo, type SidecarWriteResult } from '../sidecars';
 import type { OutboundPolicy } from '../net';
-import { choosePreview, downloadPreviews, mergeA1111Json, writeCivitaiInfo } from '../sidecars';
 import type { ScanWarning } from './progress';
 import type { ModelEntry } from './types';
 
@@ -23,25 +24,18 @@ export interface SidecarOptions {
 
 export async function syncSidecars(
   root: string,
-  found: { entry: ModelEntry; version: ModelVersion }[],
+  found: { entry: ModelEntry; version: ModelVersion; parent?: Model }[],
   options: SidecarOptions,
   warn: (w: ScanWarning) => void,
 ): Promise<{ entries: ModelEntry[]; previews: number }> {
   const updated = new Map<string, ModelEntry>();
   const jobs: { entry: ModelEntry; url: string; modelPath: string }[] = [];
-  for (const { entry, version } of found) {
+  for (const { entry, version, parent } of found) {
     const modelPath = `${root}/${entry.path}`;
-    for (const write of [
-      () => writeCivitaiInfo(root, modelPath, version),
-      () => mergeA1111Json(root, modelPath, version, entry.kind),
-    ]) {
-      try {
-        const result = await write();
-        for (const message of result?.warnings ?? []) warn({ path: modelPath, message });
-      } catch (err) {
-        warn({ path: modelPath, message: (err as Error).message });
-      }
-    }
+    await runWrites(modelPath, warn, [
+      () => writeCivitaiInfo(root, modelPath, version, { parent }),
+      () => mergeA1111Json(root, modelPath, version, entry.kind, { parent }),
+    ]);
     if (options.previews && !entry.preview) {
       const image = choosePreview(version.images, options.nsfwLevel);
       if (image) jobs.push({ entry, url: image.url, modelPath });
@@ -64,4 +58,30 @@ export async function syncSidecars(
     }
   });
   return { entries: [...updated.values()], previews };
+}
+
+/**
+ * Sidecars written earlier without their parent model: its fields go into our
+ * `.civitai.info`, and its description into an A1111 `.json` that has none.
+ */
+export async function addParentToSidecars(root: string, done: { entry: ModelEntry; parent: Model }[], warn: (w: ScanWarning) => void): Promise<void> {
+  for (const { entry, parent } of done) {
+    const modelPath = `${root}/${entry.path}`;
+    await runWrites(modelPath, warn, [
+      () => addParentToCivitaiInfo(root, modelPath, parent),
+      () => (parent.description ? mergeA1111Json(root, modelPath, { description: htmlToText(parent.description) }) : undefined),
+    ]);
+  }
+}
+
+/** Runs each write; a warning or failure of one is a warning about this model, and the next still runs. */
+async function runWrites(modelPath: string, warn: (w: ScanWarning) => void, writes: Array<() => Promise<SidecarWriteResult> | undefined>): Promise<void> {
+  for (const write of writes) {
+    try {
+      const result = await write();
+      for (const message of result?.warnings ?? []) warn({ path: modelPath, message });
+    } catch (err) {
+      warn({ path: modelPath, message: (err as Error).message });
+    }
+  }
 }

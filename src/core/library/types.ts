@@ -40,6 +40,12 @@ export interface CivitaiState {
   /** When Civitai last answered found or not found (ms since epoch). */
   checkedAt?: number;
   lastError?: { code: string; message: string; at: number };
+  /**
+   * The sidecars were written without the parent model's tags, description,
+   * license and creator (fetching it failed): the next scan fetches it and
+   * writes them again.
+   */
+  parentPending?: true;
 }
 
 export interface ManualOverrides {

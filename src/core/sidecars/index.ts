@@ -1,11 +1,11 @@
 /**
  * Sidecars and previews: reading what other tools left beside a model file,
- * and writing `.civitai.info`, A1111's `.json` and `.preview.<ext>` the way
+ * and writing `.civitai.info`, A1111's `.json` and `.preview.png` the way
  * they expect (docs: ../../../docs/architecture.md, "Sidecars").
  */
 export { readPeerSidecars, findPreview, peerSidecarPaths, SOURCE_PRIORITY, PREVIEW_EXTENSIONS, type PeerSidecars, type ReadPeersOptions } from './read-peers';
 export { A1111Cache, loadA1111Cache, findA1111CacheFor, type A1111FileHashes } from './a1111-cache';
-export { writeCivitaiInfo, civitaiInfoBody, withoutToken, type WriteCivitaiInfoOptions, type SidecarWriteResult } from './write-civitai-info';
+export { writeCivitaiInfo, addParentToCivitaiInfo, civitaiInfoBody, withoutToken, type WriteCivitaiInfoOptions, type SidecarWriteResult } from './write-civitai-info';
 export {
   mergeA1111Json,
   a1111FieldsFromVersion,
@@ -20,6 +20,7 @@ export {
   sizedImageUrl,
   sniffImageType,
   existingPreview,
+  previewTargetName,
   downloadPreview,
   downloadPreviews,
   PreviewError,

@@ -1,16 +1,22 @@
 /**
  * Preview images: which one to take from a version, and saving it beside the
- * model as `base.preview.<ext>` (A1111/Forge, CH, CEXT, SM all find that name;
- * sidecar-formats.md §2.2, §3, §8).
+ * model as `base.preview.png` (sidecar-formats.md §2.2, §3, §10).
  *
- * - The extension comes from the bytes, not the URL: Civitai serves `.jpeg`
- *   URLs whose bytes are PNG or WebP, and CH's always-`.png` name lies the
- *   other way. PNG, JPEG, WebP and GIF are accepted; anything else (an HTML
- *   error page, a video, garbage) is an error and nothing is written.
+ * - The name is `.preview.png` whatever the bytes are: Civitai Helper counts
+ *   only that name as an existing preview (and downloads a duplicate
+ *   otherwise), qDiffusion looks for `.preview.png`, `.png`, `.jpg`, `.jpeg`
+ *   only, and CH, its fork and the Civitai browser extensions all write it.
+ *   Browsers, PIL and Qt read the real format from the bytes. modeldeck saves
+ *   still images only; a video preview would keep its own extension.
+ * - The bytes must still be an image: PNG, JPEG, WebP or GIF; anything else
+ *   (an HTML error page, a video, garbage) is an error and nothing is written.
+ *   WebP is not asked for (`Accept`), so Civitai's image server answers JPEG
+ *   or PNG, which every reader decodes.
  * - Downloads stream into a temporary file in the model's folder, capped in
  *   size while streaming, then are renamed: a preview is whole or absent.
- * - An existing preview (any A1111-found name or any `.preview.*`) is never
- *   replaced unless asked.
+ * - An existing preview (any A1111-found name or any `.preview.*`, such as the
+ *   `.preview.jpg`/`.webp` earlier modeldeck versions wrote) is never replaced
+ *   unless asked.
  */
 import { readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -123,8 +129,13 @@ export interface DownloadPreviewOptions {
   signal?: AbortSignal;
 }
 
+/** The one name modeldeck gives a preview it writes (see the top of this file). */
+export function previewTargetName(modelPath: string): string {
+  return `${sidecarBase(modelPath)}.preview.png`;
+}
+
 /**
- * Downloads `url` to `base.preview.<ext>` beside `modelPath` (inside `root`).
+ * Downloads `url` to `base.preview.png` beside `modelPath` (inside `root`).
  * Returns the file name written. Throws PreviewError (nothing written) on an
  * existing preview, HTTP error, timeout, oversize or non-image bytes, and
  * CancelledError when `signal` aborts.
@@ -133,11 +144,11 @@ export async function downloadPreview(root: string, url: string, modelPath: stri
   const maxBytes = options.maxBytes ?? DEFAULT_PREVIEW_MAX_BYTES;
   const timeoutMs = options.timeoutMs ?? DEFAULT_PREVIEW_TIMEOUT_MS;
   const fail = (reason: string, cause?: unknown) => new PreviewError(modelPath, reason, cause ? { cause } : undefined);
-  const base = sidecarBase(modelPath);
+  const targetName = previewTargetName(modelPath);
   // Validates the folder (inside the root, also after symlinks) before any byte arrives.
-  const probe = await checkedTarget(root, `${base}.preview.png`);
+  const probe = await checkedTarget(root, targetName);
   const realDir = dirname(probe);
-  const stem = basename(base);
+  const stem = basename(sidecarBase(modelPath));
   if (!options.overwrite) {
     const have = await previewIn(realDir, stem);
     if (have) throw fail(`${have} already exists`);
@@ -190,7 +201,7 @@ export async function downloadPreview(root: string, url: string, modelPath: stri
     }
     type = type ?? sniffImageType(head);
     if (!type) throw fail(total === 0 ? 'empty response' : 'not an image (the bytes are not PNG, JPEG, WebP or GIF)');
-    const target = await checkedTarget(root, `${base}.preview.${type}`);
+    const target = await checkedTarget(root, targetName);
     if (!options.overwrite) {
       // Another job (or tool) may have saved one meanwhile; the window is this stat.
       const have = await previewIn(realDir, stem);
@@ -229,7 +240,7 @@ async function openImageStream(url: string, policy: OutboundPolicy, signal: Abor
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       dispatcher: policy.dispatcherFor(checked),
-      headers: { accept: 'image/webp,image/png,image/jpeg,image/gif;q=0.9,*/*;q=0.1' },
+      headers: { accept: 'image/png,image/jpeg,image/gif;q=0.9,*/*;q=0.1' },
     });
     const { statusCode, headers } = res;
     if (statusCode >= 300 && statusCode < 400 && headers.location) {

@@ -127,7 +127,12 @@ export async function readPeerSidecars(modelPath: string, options: ReadPeersOpti
   return out;
 }
 
-/** The first existing preview in A1111 order, matched case-insensitively (`NAME.Preview.PNG` counts). */
+/**
+ * The first existing preview in A1111 order, matched case-insensitively
+ * (`NAME.Preview.PNG` counts); else any other `NAME.preview.*` another tool
+ * wrote (LM's and SM's `.preview.mp4`, `.preview.avif`...), so it is shown
+ * and never duplicated.
+ */
 export function findPreview(stem: string, entries: readonly string[]): string | undefined {
   const byLower = new Map<string, string>();
   for (const e of entries) if (!byLower.has(e.toLowerCase())) byLower.set(e.toLowerCase(), e);
@@ -138,7 +143,11 @@ export function findPreview(stem: string, entries: readonly string[]): string | 
       if (hit) return hit;
     }
   }
-  return undefined;
+  const prefix = `${s}.preview.`;
+  return entries.find((e) => {
+    const lower = e.toLowerCase();
+    return lower.startsWith(prefix) && lower.length > prefix.length && !lower.endsWith('.tmp');
+  });
 }
 
 // ---- merging ----

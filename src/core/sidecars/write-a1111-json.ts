@@ -6,7 +6,7 @@
  * file that is not a readable JSON object is left untouched (a warning says
  * so): losing a user's notes is worse than missing a trigger word.
  */
-import type { ModelVersion } from '../civitai/parse';
+import type { Model, ModelVersion } from '../civitai/parse';
 import { isLoraFamily, type ModelKind } from '../probe/types';
 import { htmlToText } from './html-text';
 import { isPlainObject, jsonKind, readJsonCapped, refusedSidecarWarning } from './json-file';
@@ -28,35 +28,55 @@ export interface A1111Fields {
 export interface MergeA1111Options {
   /** Keys to replace even when the user's file has a value. Default none. */
   overwrite?: ReadonlyArray<keyof A1111Fields>;
-}
-
-/** Trained words as CHZ joins them (§3): `", "`, or `" || "` when a word itself holds a comma. */
-export function activationText(words: readonly string[]): string {
-  const clean = words.map((w) => w.trim()).filter(Boolean);
-  return clean.join(clean.some((w) => w.includes(',')) ? ' || ' : ', ');
+  /** The version's model, for its description. */
+  parent?: Model;
 }
 
 /**
- * A1111's `sd version` from Civitai's `baseModel`. CHZ looks only at "SD 1"/
- * "SD 2"/"SDXL"; Pony, Illustrious and NoobAI are SDXL models on Civitai too
- * (formats §11.3), and A1111 uses this field to hide LoRAs that do not fit the
- * loaded checkpoint, so they map to SDXL. Anything else is Unknown.
+ * Trained words joined with `", "`, as Civitai Helper and the Civitai browser
+ * extensions do. A1111 pastes `activation text` into the prompt as it is, so
+ * no separator of our own (CHZ's `" || "` ended up in prompts) and no stray
+ * commas at a word's ends.
  */
-export function sdVersionOf(baseModel: string | null | undefined): SdVersion {
+export function activationText(words: readonly string[]): string {
+  return words
+    .map((w) => w.replace(/^[\s,]+|[\s,]+$/g, ''))
+    .filter(Boolean)
+    .join(', ');
+}
+
+/**
+ * A1111's `sd version` from Civitai's `baseModel`, or undefined when the base
+ * says nothing (missing, empty, "Other"). A1111 takes any of its own names
+ * (`SD1`, `SD2`, `SDXL`, `Unknown`) over what it detects from the file, and
+ * hides LoRAs by it, so a name is written only when it is right:
+ * - SD 1.x, SD 2.x and SDXL by their names; Pony, Illustrious and NoobAI are
+ *   SDXL models on Civitai too (formats §11.3);
+ * - any other named family (Flux, SD 3.x, AuraFlow...) is `Unknown`: A1111
+ *   would otherwise call it SD1 from its metadata and show it with SD1 models;
+ * - nothing at all otherwise, so A1111 keeps its own detection.
+ */
+export function sdVersionOf(baseModel: string | null | undefined): SdVersion | undefined {
   const b = (baseModel ?? '').trim();
+  if (b === '' || /^other$/i.test(b)) return undefined;
   if (/^SD 1(\.|$| )/i.test(b)) return 'SD1';
   if (/^SD 2(\.|$| )/i.test(b)) return 'SD2';
   if (/^SDXL\b/i.test(b) || /^(Pony|Illustrious|NoobAI)$/i.test(b)) return 'SDXL';
   return 'Unknown';
 }
 
-/** What modeldeck would write for a version. `kind` decides `preferred weight` (0 = A1111's default, for LoRAs). */
-export function a1111FieldsFromVersion(version: ModelVersion, kind?: ModelKind | string): A1111Fields {
-  const fields: A1111Fields = {
-    'activation text': activationText(version.trainedWords),
-    'sd version': sdVersionOf(version.baseModel),
-  };
-  if (version.description) fields.description = htmlToText(version.description);
+/**
+ * What modeldeck would write for a version. `kind` decides `preferred weight`
+ * (0 = A1111's default, for LoRAs). The description is the model's (what its
+ * Civitai page shows, and what CHZ and CBP put here) when the parent is known,
+ * else the version's.
+ */
+export function a1111FieldsFromVersion(version: ModelVersion, kind?: ModelKind | string, parent?: Model): A1111Fields {
+  const fields: A1111Fields = { 'activation text': activationText(version.trainedWords) };
+  const sdVersion = sdVersionOf(version.baseModel);
+  if (sdVersion) fields['sd version'] = sdVersion;
+  const description = (parent?.id === version.modelId ? parent.description : null) || version.description;
+  if (description) fields.description = htmlToText(description);
   const civitaiLora = /^(LORA|LoCon|DoRA|LyCORIS)$/i.test(version.model.type);
   if ((kind && isLoraFamily(kind as ModelKind)) || civitaiLora) fields['preferred weight'] = 0;
   return fields;
@@ -73,7 +93,7 @@ export async function mergeA1111Json(
   kind?: ModelKind | string,
   options: MergeA1111Options = {},
 ): Promise<SidecarWriteResult> {
-  const fields = isVersion(from) ? a1111FieldsFromVersion(from, kind) : from;
+  const fields = isVersion(from) ? a1111FieldsFromVersion(from, kind, options.parent) : from;
   const target = await checkedTarget(root, sidecarBase(modelPath) + '.json');
   const existing = await readJsonCapped(target);
   let data: Record<string, unknown>;

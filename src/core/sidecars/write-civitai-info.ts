@@ -8,12 +8,18 @@
  * Download URLs were rebuilt from ids at parse time; any `token` query
  * parameter is stripped again here, so a token can never reach a file.
  *
+ * With the parent model (from `GET /models?ids=`), the fields Civitai Helper's
+ * fork adds are written where it puts them, because ComfyUI-Lora-Manager
+ * imports them from here: `model.description`, `model.tags`, the four
+ * `model.allow*` license fields, and a top-level `creator: {username, image}`.
+ * Without it (the fetch failed) those keys are left out rather than guessed.
+ *
  * An existing file is replaced only when it holds nothing (missing, empty,
  * `{}`, or id-less: CH's "not found") or modeldeck wrote it (it carries our
  * `extensions.modeldeck` block), unless `overwrite`. A CHZ `extensions` block
  * is kept.
  */
-import type { ModelVersion, PreviewImage, VersionFile } from '../civitai/parse';
+import type { Model, ModelVersion, PreviewImage, VersionFile } from '../civitai/parse';
 import { HASH_NAMES } from '../hash/names';
 import { version as modeldeckVersion } from '../../version';
 import { isPlainObject, readJsonCapped, refusedSidecarWarning } from './json-file';
@@ -23,6 +29,8 @@ import { checkedTarget, sidecarBase, writeFileAtomic } from './paths';
 export interface WriteCivitaiInfoOptions {
   /** Replace a file another tool wrote (or an unreadable one). Default false. */
   overwrite?: boolean;
+  /** The version's model, for its description, tags, license and creator. */
+  parent?: Model;
   /** For tests: the time recorded in our extensions block (ms since epoch). */
   now?: number;
 }
@@ -66,7 +74,7 @@ export async function writeCivitaiInfo(
       return { file: target, written: false, skipped: `existing file is unusable (${why}); left as it is`, warnings: [`${target}: ${why}; not replaced`] };
     }
   }
-  const body = civitaiInfoBody(version);
+  const body = civitaiInfoBody(version, options.parent);
   body.extensions = {
     ...(keepExtensions ?? {}),
     modeldeck: { version: modeldeckVersion, last_update: Math.floor((options.now ?? Date.now()) / 1000) },
@@ -75,13 +83,14 @@ export async function writeCivitaiInfo(
   return { file: target, written: true, warnings };
 }
 
-/** The by-hash body of `version`, keys as Civitai names and orders them. */
-export function civitaiInfoBody(v: ModelVersion): Record<string, unknown> {
+/** The by-hash body of `version` (plus its parent's fields, when given), keys as Civitai names and orders them. */
+export function civitaiInfoBody(v: ModelVersion, parent?: Model): Record<string, unknown> {
   const body: Record<string, unknown> = {
     id: v.id,
     modelId: v.modelId,
     name: v.name,
     createdAt: v.createdAt,
+    ...(v.updatedAt ? { updatedAt: v.updatedAt } : {}),
     status: v.status ?? 'Published',
     publishedAt: v.publishedAt,
     trainedWords: v.trainedWords,
@@ -93,10 +102,50 @@ export function civitaiInfoBody(v: ModelVersion): Record<string, unknown> {
   if (v.nsfwLevel !== null) body.nsfwLevel = v.nsfwLevel;
   body.stats = { downloadCount: v.stats.downloadCount ?? 0, thumbsUpCount: v.stats.thumbsUpCount ?? 0 };
   body.model = { name: v.model.name, type: v.model.type, nsfw: v.model.nsfw, poi: v.model.poi, ...(v.model.mode ? { mode: v.model.mode } : {}) };
+  if (parent && parent.id === v.modelId) withParentFields(body, parent);
   body.files = v.files.map(fileBody);
   body.images = v.images.map(imageBody);
   body.downloadUrl = withoutToken(v.downloadUrl);
   return body;
+}
+
+/**
+ * Adds the parent model's fields to our own `.civitai.info`, as written
+ * without them when the parent could not be fetched: the rest of the file (the
+ * by-hash body, which a model answer cannot rebuild: it lacks `air`, dates and
+ * image `meta`) stays as it is. Any other file, or one for another model, is
+ * left alone.
+ */
+export async function addParentToCivitaiInfo(root: string, modelPath: string, parent: Model, options: { now?: number } = {}): Promise<SidecarWriteResult> {
+  const target = await checkedTarget(root, sidecarBase(modelPath) + '.civitai.info');
+  const existing = await readJsonCapped(target);
+  const body = existing.kind === 'ok' && isPlainObject(existing.value) ? existing.value : undefined;
+  const extensions = body && isPlainObject(body.extensions) ? body.extensions : undefined;
+  if (!body || !extensions || !isPlainObject(extensions.modeldeck) || !isPlainObject(body.model)) {
+    return { file: target, written: false, skipped: 'not a .civitai.info modeldeck wrote; left as it is', warnings: [] };
+  }
+  if (body.modelId !== parent.id) return { file: target, written: false, skipped: `describes model ${String(body.modelId)}, not ${parent.id}`, warnings: [] };
+  withParentFields(body, parent);
+  extensions.modeldeck = { ...extensions.modeldeck, last_update: Math.floor((options.now ?? Date.now()) / 1000) };
+  await writeFileAtomic(target, pythonStyleJson(body) + '\n');
+  return { file: target, written: true, warnings: [] };
+}
+
+/**
+ * CHZ's parent fields: under `model` the description, tags and license (a
+ * flag Civitai did not send is left out: LM would read a made-up `false` as
+ * "not allowed"), and a top-level `creator`.
+ */
+function withParentFields(body: Record<string, unknown>, m: Model): void {
+  const model = body.model as Record<string, unknown>;
+  model.description = m.description;
+  model.tags = m.tags;
+  if (m.allowNoCredit !== null) model.allowNoCredit = m.allowNoCredit;
+  model.allowCommercialUse = m.allowCommercialUse;
+  if (m.allowDerivatives !== null) model.allowDerivatives = m.allowDerivatives;
+  if (m.allowDifferentLicense !== null) model.allowDifferentLicense = m.allowDifferentLicense;
+  // Civitai's own system user has no creator object; then there is nothing to credit.
+  if (m.creator) body.creator = { username: m.creator, image: m.creatorImage ? withoutToken(m.creatorImage) : null };
 }
 
 function fileBody(f: VersionFile): Record<string, unknown> {
@@ -118,6 +167,7 @@ function fileBody(f: VersionFile): Record<string, unknown> {
   };
 }
 
+/** `meta` is left out when Civitai sent none: CHZ's "use preview prompt" fails on `"meta": null`. */
 function imageBody(i: PreviewImage): Record<string, unknown> {
   return {
     url: withoutToken(i.url),
@@ -126,7 +176,7 @@ function imageBody(i: PreviewImage): Record<string, unknown> {
     height: i.height,
     hash: i.blurhash,
     type: i.type,
-    meta: i.meta,
+    ...(i.meta ? { meta: i.meta } : {}),
   };
 }
 
