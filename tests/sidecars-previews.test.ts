@@ -174,11 +174,10 @@ describe('downloadPreview against the fake Civitai', () => {
   test('a server slower than the timeout: error, nothing written', async () => {
     const lib = library();
     fake.inject({ kind: 'slow', delayMs: 3000 }, { route: 'image-cdn' });
-    const started = Date.now();
     const err = await downloadPreview(lib.root, `${fake.url}/image-cdn/x/width=450/1.png`, lib.models[0], { policy, timeoutMs: 300 }).catch((e) => e);
+    // Only the timeout path says this (the server would have answered after 3 s): no wall-clock check needed.
     expect(err).toBeInstanceOf(PreviewError);
     expect(err.message).toMatch(/within 0\.3 s/);
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(readdirSync(lib.dir)).toEqual(['model 0.safetensors']);
   });
 });
