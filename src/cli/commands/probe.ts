@@ -76,5 +76,6 @@ export function formatHuman(r: ProbeResult): string {
 /** `ss_tag_frequency` and thumbnails can be megabytes: show the start and the full length. */
 function truncate(value: string): string {
   const flat = printable(value);
-  return flat.length > MAX_VALUE_CHARS ? `${flat.slice(0, MAX_VALUE_CHARS)}… (${flat.length} chars)` : flat;
+  // The length is the value's own, not the printed one's (controls are removed from what is printed).
+  return flat.length > MAX_VALUE_CHARS ? `${flat.slice(0, MAX_VALUE_CHARS)}… (${value.length} chars)` : flat;
 }

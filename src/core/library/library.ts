@@ -274,6 +274,7 @@ export class Library {
     for (const s of this.stores.values()) s.close();
     await this.engine.close();
     await this.client?.close();
+    await this.policy.close();
   }
 
   private async runScan(options: ScanOptions): Promise<ScanReport> {
