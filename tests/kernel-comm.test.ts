@@ -300,6 +300,51 @@ describe('the modeldeck kernel (lib/kernel/launch.js)', () => {
     expect(resultOf((await run(kernel, '3+3')).messages)).toBe('6');
   });
 
+  test('a cell that throws: one error output, and the reply carries ename, evalue and traceback', async () => {
+    const { reply, messages } = await kernel.execute('throw new TypeError("bad input")');
+    expect(reply.content).toMatchObject({ status: 'error', ename: 'TypeError', evalue: 'bad input' });
+    expect(reply.content.traceback.join('\n')).toContain('TypeError: bad input');
+    const outputs = messages.filter((m) => !['status', 'execute_input'].includes(m.header.msg_type));
+    expect(outputs.map((m) => m.header.msg_type)).toEqual(['error']);
+    expect(outputs[0].content).toEqual({ ename: 'TypeError', evalue: 'bad input', traceback: reply.content.traceback });
+    // A cell sent once the failed one is answered runs: only requests queued behind the failure are aborted.
+    expect(resultOf((await run(kernel, '5+5')).messages)).toBe('10');
+  });
+
+  test('a cell that does not compile: a TypeScriptError with the diagnostics; stderr from cells stays a stream', async () => {
+    const { reply, messages } = await kernel.execute('const n: number = "text";');
+    expect(reply.content).toMatchObject({ status: 'error', ename: 'TypeScriptError' });
+    expect(reply.content.evalue).toMatch(/not assignable to type 'number'/);
+    expect(messages.filter((m) => m.header.msg_type === 'error')).toHaveLength(1);
+    expect(messages.filter((m) => m.header.msg_type === 'stream')).toEqual([]);
+    const said = await run(kernel, 'console.error("from the cell"); 1');
+    expect(said.messages.filter((m) => m.header.msg_type === 'stream' && m.content.name === 'stderr').map((m) => m.content.text).join('')).toContain('from the cell');
+  });
+
+  test('"Run all": cells queued behind a failing one are aborted, cells sent after its reply run', async () => {
+    // The failing cell waits for a comm message, so the two cells behind it are surely queued when it fails:
+    // a comm_info_request sent after them is answered only once the kernel has read them (shell is in order).
+    await run(kernel, `require(${JSON.stringify(COMM)}).getCommHost().registerTarget('test.fail-later', (c: any) => c.onMessage(() => (globalThis as any).failNow()));`);
+    await kernel.sendComm('comm_open', { comm_id: 'fail-1', target_name: 'test.fail-later', data: {} });
+    const ids = ['run-all-1', 'run-all-2', 'run-all-3'].map((id) => `${id}-${randomUUID()}`);
+    const codes = ['await new Promise<void>((r) => { (globalThis as any).failNow = r; console.log("waiting"); }); throw new Error("first fails")', '"second"', '"third"'];
+    const replies = ids.map((id) => kernel.reply(id));
+    for (const [i, id] of ids.entries()) {
+      await kernel.sendFrames(kernel.frames('execute_request', { code: codes[i], silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true }, { msgId: id }));
+    }
+    await kernel.waitFor((m) => m.parent_header.msg_id === ids[0] && m.header.msg_type === 'stream');
+    await kernel.commInfo();
+    await kernel.sendComm('comm_msg', { comm_id: 'fail-1', data: {} });
+    const [first, second, third] = (await Promise.all(replies)).map((r) => r.content.status);
+    expect([first, second, third]).toEqual(['error', 'abort', 'abort']);
+    expect(resultOf((await run(kernel, '"after"')).messages)).toBe('after');
+  });
+
+  test('kernel_info_reply has status ok', async () => {
+    const reply = await kernel.request('kernel_info_request', {});
+    expect(reply.content).toMatchObject({ status: 'ok', protocol_version: '5.3', language_info: { name: 'typescript' } });
+  });
+
   test('says nothing about the modeldeck kernel when installComms runs in it', async () => {
     const { messages } = await run(kernel, `const m = require(${JSON.stringify(COMM)}); m.isTslabKernel() && m.installComms() === getCommHost()`);
     expect(resultOf(messages)).toBe('true');

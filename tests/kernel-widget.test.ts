@@ -83,6 +83,16 @@ test('show() in a cell opens a jupyter.widget comm and displays the panel in tha
   expect(Object.keys(info.content.comms)).toContain(commId);
 });
 
+test('show(...) as the last expression of a cell displays the panel alone, with no text under it', async () => {
+  const { reply, messages } = await kernel.execute(`show(${JSON.stringify(root)}, { civitai: false })`);
+  expect(reply.content.status).toBe('ok');
+  expect(messages.filter((m) => m.header.msg_type === 'display_data')).toHaveLength(1);
+  expect(messages.filter((m) => m.header.msg_type === 'stream')).toEqual([]);
+  // Asked for explicitly, a panel still prints as one line.
+  const printed = await kernel.execute('console.log(panel)');
+  expect(printed.messages.filter((m) => m.header.msg_type === 'stream').map((m) => m.content.text).join('')).toBe(`[modeldeck panel ${commId}]\n`);
+});
+
 test('request_state is answered with the full state; an update is echoed', async () => {
   // The library opens in the background after show(); its first delta (roots,
   // summary) may come before or after our request, with this comm's last
