@@ -180,6 +180,42 @@ test('Scan: cards appear with previews from the kernel (object URLs), identified
   await shot('02-cards');
 });
 
+test('at several widths the grid\'s columns fit its scroll area: the right-most card keeps its right border', async () => {
+  /** Waits until the grid has measured the width it has now, then reports each card of the first row against the clip edge. */
+  const measured = async () => {
+    await page.waitForFunction(() => {
+      const scroller = document.querySelector<HTMLElement>('.widget-area .md-scroller');
+      const canvas = document.querySelector<HTMLElement>('.widget-area .md-canvas');
+      return !!scroller && !!canvas && Number(scroller.dataset.width) === canvas.getBoundingClientRect().width;
+    });
+    // The rows are their own compositing layer (will-change: transform), rastered in whole pixels: a border
+    // that ends past the last whole pixel of the rows' width is cut off. So every card must end within it.
+    return page.evaluate(() => {
+      const rows = document.querySelector<HTMLElement>('.widget-area .md-rows')!.getBoundingClientRect();
+      const all = [...document.querySelectorAll<HTMLElement>('.widget-area article.md-card')].map((c) => c.getBoundingClientRect());
+      const firstRow = all.filter((r) => r.top === all[0].top);
+      return { width: rows.width, edge: Math.floor(rows.width), rights: firstRow.map((r) => r.right - rows.left), widths: firstRow.map((r) => r.width) };
+    });
+  };
+  const notebook = page.locator('#notebook');
+  const viewport = page.viewportSize();
+  try {
+    await page.setViewportSize({ width: 1400, height: 900 });
+    // The window the issue saw, then fractional and narrow outputs (JupyterLab's side-by-side mode, zoom).
+    for (const width of ['auto', '1233.5px', '1000.25px', '700.6px', '480px', '333.3px']) {
+      await notebook.evaluate((el, w) => (el.style.width = w), width);
+      const m = await measured();
+      expect({ width, rights: m.rights, fits: m.rights.every((r) => r <= m.edge) }).toMatchObject({ width, fits: true });
+      expect(m.rights.length).toBeGreaterThanOrEqual(1);
+      if (m.width >= 220) expect(Math.min(...m.widths)).toBeGreaterThanOrEqual(220);
+      if (width === 'auto') await shot('02b-cards-1400');
+    }
+  } finally {
+    await notebook.evaluate((el) => (el.style.width = ''));
+    if (viewport) await page.setViewportSize(viewport);
+  }
+});
+
 test('filters by kind and status, and searches by name and trained word', async () => {
   await page.getByLabel('Kind').selectOption('embedding');
   await eventually(count, '3 of 12 models');
