@@ -3,7 +3,8 @@
  * JupyterLab extension into one Jupyter data directory, as a user runs it
  * (the built CLI in a child process), against temporary prefixes.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { installLabextension } from '../src/kernel/labextension';
 import { runCli } from './helpers/cli';
@@ -91,4 +92,36 @@ test('--user honours JUPYTER_DATA_DIR; kernel install still works on its own; co
   const both = await runCli(['jupyter', 'install', '--user', '--prefix', kernelOnly]);
   expect(both.code).not.toBe(0);
   expect(both.stderr).toMatch(/only one of/);
+});
+
+/**
+ * What JupyterLab's server (Debian's jupyterlab_server, the code a JupyterLab
+ * page gets its extension list from) finds on its default extension path,
+ * `jupyter_path("labextensions")`, with JUPYTER_PATH at the prefix.
+ */
+function federatedExtensions(prefix: string): { path: string[]; extensions: Record<string, { version: string; ext_path: string; install?: { packageName: string }; jupyterlab: { _build?: { load?: string } } }> } {
+  const script = [
+    'import json',
+    'from jupyter_core.paths import jupyter_path',
+    'from jupyterlab_server.config import get_federated_extensions',
+    'path = jupyter_path("labextensions")',
+    'print(json.dumps({"path": path, "extensions": get_federated_extensions(path)}))',
+  ].join('\n');
+  const env = { ...process.env, JUPYTER_PATH: join(prefix, 'share', 'jupyter'), JUPYTER_DATA_DIR: join(prefix, 'user-data'), JUPYTER_NO_CONFIG: '1' };
+  return JSON.parse(execFileSync('/usr/bin/python3', ['-c', script], { env, encoding: 'utf8' }));
+}
+
+test('jupyterlab_server finds the installed extension where JupyterLab looks, with its install.json and a loadable entry; never a staging copy', async () => {
+  const prefix = freshPrefix();
+  expect((await runCli(['jupyter', 'install', '--prefix', prefix])).code).toBe(0);
+  // A staging copy mid-install (a dot-name), complete with its package.json, as a page would see it at that moment.
+  cpSync(extDir(prefix), join(extDir(prefix), '..', `.modeldeck.staging-${process.pid}-live`), { recursive: true });
+  const found = federatedExtensions(prefix);
+  expect(found.path[0]).toBe(join(prefix, 'share', 'jupyter', 'labextensions'));
+  expect(Object.keys(found.extensions)).toEqual(['modeldeck']);
+  const ext = found.extensions.modeldeck;
+  expect(ext).toMatchObject({ version: VERSION, ext_path: extDir(prefix), install: { packageName: 'modeldeck' } });
+  const load = ext.jupyterlab._build?.load;
+  expect(load).toMatch(/^static\/remoteEntry\.[0-9a-f]+\.js$/);
+  expect(existsSync(join(extDir(prefix), load!))).toBe(true);
 });
