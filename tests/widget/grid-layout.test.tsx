@@ -1,3 +1,4 @@
+// .tsx like the other widget tests: the Node suite (jest.config.js) takes every *.test.ts, the widget suite runs these under jsdom.
 /**
  * The grid's column arithmetic: for any width the rows have (fractional in a
  * real page: JupyterLab's output area, a side-by-side output, zoom), the
