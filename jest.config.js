@@ -11,5 +11,6 @@ module.exports = {
   moduleNameMapper: {
     '^(?:\\.\\./)+src/(.*)$': '<rootDir>/lib/$1',
   },
-  testTimeout: 60000,
+  // Longer than any wait's own limit (tests/helpers/wait.ts), so a hang fails with the wait's message.
+  testTimeout: 300000,
 };

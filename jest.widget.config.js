@@ -18,5 +18,5 @@ module.exports = {
     '^.+\\.m?js$': ['babel-jest', { configFile: false, babelrc: false, presets: [['@babel/preset-env', { targets: { node: 'current' } }]] }],
   },
   transformIgnorePatterns: ['/node_modules/(?!(@jupyter(lab|-widgets)/.*)/)'],
-  testTimeout: 20000,
+  testTimeout: 120000,
 };

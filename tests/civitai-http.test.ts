@@ -79,9 +79,9 @@ describe('429', () => {
   test('Retry-After: 1 (seconds) → the retry comes no earlier than 1 s later', async () => {
     fake.inject({ kind: 'status', status: 429, retryAfter: 1 }, { route: 'by-hash' });
     await lookup(client());
+    // A lower bound only: timers never fire early, but a loaded machine can make any gap longer.
     const [g] = gaps(fake, 'by-hash');
     expect(g).toBeGreaterThanOrEqual(990);
-    expect(g).toBeLessThan(4000);
   });
 
   test('Retry-After as an HTTP date is honoured', async () => {
@@ -90,7 +90,6 @@ describe('429', () => {
     await lookup(client());
     const [g] = gaps(fake, 'by-hash');
     expect(g).toBeGreaterThanOrEqual(900);
-    expect(g).toBeLessThan(5000);
   });
 
   test('a Retry-After longer than we wait fails at once with RateLimited and the wait', async () => {
@@ -102,11 +101,19 @@ describe('429', () => {
   });
 
   test('one 429 with Retry-After holds the whole client: another request waits too', async () => {
-    const c = client();
+    const limiter = new AdaptiveLimiter();
+    // The event the second request must come after: the client has taken the 429 in.
+    const rateLimited = new Promise<void>((resolve) => {
+      const onRateLimited = limiter.onRateLimited.bind(limiter);
+      limiter.onRateLimited = (ms: number) => {
+        onRateLimited(ms);
+        resolve();
+      };
+    });
+    const c = client({}, { limiter });
     fake.inject({ kind: 'status', status: 429, retryAfter: 1 }, { route: 'by-hash' });
     const a = lookup(c);
-    await until(() => fake.count('by-hash') === 1);
-    await new Promise((r) => setTimeout(r, 50)); // let the 429 reach the client
+    await rateLimited;
     await c.getModel(FLUX_LORA.modelId);
     await a;
     const first429 = fake.requests.find((r) => r.route === 'by-hash')!.at;
@@ -152,20 +159,23 @@ describe('5xx', () => {
 });
 
 describe('timeouts and connections', () => {
+  // "Slow" is a server that would answer only after 10 minutes (the fake drops
+  // its timers on stop): the client getting its error back at all shows it gave
+  // up on its own, with no clock in the test.
+  const NEVER = 600_000;
+
   test('a response slower than the timeout: retried, then Unavailable', async () => {
-    fake.inject({ kind: 'slow', delayMs: 2000 }, { route: 'by-hash', times: Infinity });
-    const started = Date.now();
+    fake.inject({ kind: 'slow', delayMs: NEVER }, { route: 'by-hash', times: Infinity });
     const err = await fails(lookup(client({ timeoutMs: 200 })));
     expect(err).toBeInstanceOf(Unavailable);
     expect(err.message).toMatch(/no answer within/);
     expect(fake.count('by-hash')).toBe(3);
-    // 3 attempts × 200 ms + small backoffs: far below the server's 2 s per answer.
-    expect(Date.now() - started).toBeLessThan(1900);
   });
 
   test('one slow response, then a normal one: success', async () => {
-    fake.inject({ kind: 'slow', delayMs: 1500 }, { route: 'by-hash' });
-    expect((await lookup(client({ timeoutMs: 200 }))).id).toBe(FLUX_LORA.versionId);
+    // The timeout leaves the normal answer seconds, however loaded the machine.
+    fake.inject({ kind: 'slow', delayMs: NEVER }, { route: 'by-hash' });
+    expect((await lookup(client({ timeoutMs: 2000 }))).id).toBe(FLUX_LORA.versionId);
     expect(fake.count('by-hash')).toBe(2);
   });
 

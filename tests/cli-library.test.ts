@@ -6,6 +6,7 @@ import { FakeCivitai } from './fake-civitai';
 import { BIN, runCli } from './helpers/cli';
 import { loraBytes, register, writeModel } from './helpers/library';
 import { useTmpDir } from './helpers/tmpdir';
+import { WAIT_MS } from './helpers/wait';
 
 const tmp = useTmpDir();
 let fake: FakeCivitai;
@@ -98,7 +99,7 @@ test('watch: a new file is scanned and identified, Ctrl-C stops cleanly', async 
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const waitFor = async (pred: () => boolean, what: string) => {
-    const until = Date.now() + 20000;
+    const until = Date.now() + WAIT_MS;
     while (!pred()) {
       if (Date.now() > until) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(events)}`);
       await new Promise((r) => setTimeout(r, 50));

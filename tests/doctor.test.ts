@@ -1,6 +1,6 @@
 // `modeldeck doctor` as a user runs it (the built CLI in a child process), against the
 // fake Civitai and kernelspecs in temporary prefixes; and its checks one by one.
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { checkBaseUrl, checkDrive, checkNode, checkToken, exitCodeOf, type CheckResult } from '../src/cli/doctor-checks';
 import { atLeast, checkCommSelfTest, checkKernelSpec, checkTslab, inNpxCache, kernelSearchDirs } from '../src/kernel/doctor';
@@ -9,7 +9,7 @@ import { closedPort, TOKEN } from './helpers/civitai';
 import { runCli, type CliRun } from './helpers/cli';
 import { useTmpDir } from './helpers/tmpdir';
 
-const CHECKS = ['node', 'tslab', 'comm-self-test', 'kernelspec', 'jupyter', 'colab', 'drive', 'civitai-token', 'civitai-base-url', 'civitai-reachable'];
+const CHECKS = ['node', 'tslab', 'comm-self-test', 'kernelspec', 'labextension', 'jupyter', 'colab', 'drive', 'civitai-token', 'civitai-base-url', 'civitai-reachable'];
 const STATUSES = ['ok', 'info', 'warning', 'problem'];
 
 const tmp = useTmpDir('mdk-doctor-');
@@ -104,6 +104,23 @@ describe('modeldeck doctor (CLI)', () => {
     expect(byCheck.tslab.detail).toContain('1.0.22');
     expect(byCheck['comm-self-test'].status).toBe('ok');
     expect(run.code).toBe(0);
+  });
+
+  test('labextension: installed by jupyter install and found through JUPYTER_PATH is ok; another version is a problem; none is a warning', async () => {
+    const prefix = join(tmp.path, `jupyter-prefix-${++n}`);
+    expect((await runCli(['jupyter', 'install', '--prefix', prefix])).code).toBe(0);
+    const ext = join(prefix, 'share', 'jupyter', 'labextensions', 'modeldeck');
+    const ok = await doctorJson(['--offline'], { JUPYTER_PATH: jupyterPathOf(prefix) });
+    expect(ok.byCheck.labextension).toMatchObject({ status: 'ok' });
+    expect(ok.byCheck.labextension.detail).toContain(ext);
+    const pkgFile = join(ext, 'package.json');
+    writeFileSync(pkgFile, JSON.stringify({ ...JSON.parse(readFileSync(pkgFile, 'utf8')), version: '0.0.1' }));
+    const old = await doctorJson(['--offline'], { JUPYTER_PATH: jupyterPathOf(prefix) });
+    expect(old.byCheck.labextension).toMatchObject({ status: 'problem', fix: expect.stringContaining('modeldeck jupyter install --user') });
+    expect(old.byCheck.labextension.detail).toMatch(/version 0\.0\.1; this modeldeck is \d/);
+    expect(old.run.code).toBe(1);
+    const none = await doctorJson(['--offline']);
+    expect(none.byCheck.labextension).toMatchObject({ status: 'warning', fix: expect.stringContaining('modeldeck jupyter install --user') });
   });
 
   test('no kernelspec: a problem whose fix is the install command, exit 1; the human form is one line per check', async () => {

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { checkTslabInternals, getCommHost, installComms, isTslabKernel, NotInKernelError, TslabInternalsError } from '../src/kernel/comm';
 import { parseFrames, serializeMessage } from '../src/kernel/comm/wire';
 import { SocketWriter } from '../src/kernel/comm/writer';
@@ -17,8 +17,6 @@ const root = join(__dirname, '..');
 const LAUNCH = join(root, 'lib', 'kernel', 'launch.js');
 const COMM = join(root, 'lib', 'kernel', 'comm', 'index.js');
 const TSLAB_BIN = join(root, 'node_modules', 'tslab', 'bin', 'tslab');
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Output text of a cell (stream + execute_result text/plain), for error messages. */
 function outputOf(messages: KernelMessage[]): string {
@@ -51,13 +49,8 @@ function statusesFor(kernel: KernelClient, msgId: string): string[] {
   return kernel.messagesFor(msgId).filter((m) => m.header.msg_type === 'status').map((m) => m.content.execution_state);
 }
 
-/** Polls `cond` (e.g. on the kernel's stderr, which arrives through a pipe) for up to `ms`. */
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await sleep(50);
-}
-
-function waitIdle(kernel: KernelClient, msgId: string, timeoutMs = 15_000): Promise<KernelMessage> {
-  return kernel.waitFor((m) => m.parent_header.msg_id === msgId && m.header.msg_type === 'status' && m.content.execution_state === 'idle', { timeoutMs });
+function waitIdle(kernel: KernelClient, msgId: string): Promise<KernelMessage> {
+  return kernel.idleAfter(msgId);
 }
 
 /** Cell code that registers an echo target: every comm_msg comes back as {echo: data} with the same buffers. */
@@ -224,40 +217,54 @@ describe('the modeldeck kernel (lib/kernel/launch.js)', () => {
     expect(echoes).toEqual([]);
     const { messages: received } = await run(kernel, '(globalThis as any).received.length');
     expect(resultOf(received)).toBe('2');
-    expect(kernel.stderr).toMatch(/bad signature/);
-    expect(kernel.stderr).toMatch(/content is not valid JSON/);
-    expect(kernel.stderr).toMatch(/exceed the \d+-byte cap/);
-    expect(kernel.stderr).toMatch(/comm_id is missing/);
+    // stderr comes through a pipe, not in step with iopub: wait for each line.
+    await kernel.stderrMatching(/bad signature/);
+    await kernel.stderrMatching(/content is not valid JSON/);
+    await kernel.stderrMatching(/exceed the \d+-byte cap/);
+    await kernel.stderrMatching(/comm_id is missing/);
     expect(kernel.exitCode).toBeNull();
   });
 
   test('a comm message is handled while a long async cell runs', async () => {
-    const execId = 'long-cell-' + Date.now();
-    const frames = kernel.frames('execute_request', { code: 'await new Promise(r => setTimeout(r, 1500)); "slept"', silent: false, store_history: true, user_expressions: {}, allow_stdin: false }, { msgId: execId });
-    const replied = kernel.reply(execId, 30_000);
+    // The cell says it is waiting, then waits until a comm message releases it:
+    // the echo is sent while it runs, whatever the machine's speed.
+    await run(kernel, `getCommHost().registerTarget('test.release', (c: any) => c.onMessage(() => (globalThis as any).releaseCell()));`);
+    await kernel.sendComm('comm_open', { comm_id: 'release-1', target_name: 'test.release', data: {} });
+    const execId = 'long-cell-' + randomUUID();
+    const frames = kernel.frames(
+      'execute_request',
+      { code: 'await new Promise<void>((r) => { (globalThis as any).releaseCell = r; console.log("waiting"); }); "released"', silent: false, store_history: true, user_expressions: {}, allow_stdin: false },
+      { msgId: execId },
+    );
+    const replied = kernel.reply(execId);
     await kernel.sendFrames(frames);
-    await kernel.waitFor((m) => m.parent_header.msg_id === execId && m.content.execution_state === 'busy');
-    await sleep(200);
+    await kernel.waitFor((m) => m.parent_header.msg_id === execId && m.header.msg_type === 'stream' && /waiting/.test(m.content.text));
     const msgId = await kernel.sendComm('comm_msg', { comm_id: 'echo-1', data: { during: 'cell' } });
     const echo = await kernel.waitFor((m) => m.header.msg_type === 'comm_msg' && m.parent_header.msg_id === msgId);
     expect(echo.content.data.echo).toEqual({ during: 'cell' });
-    // The echo came before the cell finished.
-    const cellIdle = kernel.iopub.findIndex((m) => m.parent_header.msg_id === execId && m.content.execution_state === 'idle');
-    expect(cellIdle === -1 || cellIdle > kernel.iopub.indexOf(echo)).toBe(true);
+    // The cell is still running: nothing has released it yet.
+    expect(kernel.messagesFor(execId).some((m) => m.content.execution_state === 'idle')).toBe(false);
+    await kernel.sendComm('comm_msg', { comm_id: 'release-1', data: {} });
     const reply = await replied;
     expect(reply.content.status).toBe('ok');
+    await waitIdle(kernel, execId);
   });
 
   test('comm messages sent from async work after the cell ended are delivered', async () => {
-    const { messages } = await run(
+    // The work starts on a signal sent once the cell is idle: no cell runs and
+    // no front-end message is being handled when it sends.
+    const { reply, messages } = await run(
       kernel,
       `const later = getCommHost().openComm('test.progress', {});
-       setTimeout(() => { later.send({ progress: 1 }); later.close({ done: true }); }, 300);
+       process.once('SIGUSR2', () => { later.send({ progress: 1 }); later.close({ done: true }); });
        later.id`,
     );
     const id = resultOf(messages);
+    kernel.process.kill('SIGUSR2');
     const progress = await kernel.waitFor((m) => m.header.msg_type === 'comm_msg' && m.content.comm_id === id);
     expect(progress.content.data).toEqual({ progress: 1 });
+    // With nothing else to go by, the parent is the comm's last message: the cell that opened it.
+    expect(progress.parent_header.msg_id).toBe(reply.parent_header.msg_id);
     const close = await kernel.waitFor((m) => m.header.msg_type === 'comm_close' && m.content.comm_id === id);
     expect(close.content.data).toEqual({ done: true });
   });
@@ -268,28 +275,74 @@ describe('the modeldeck kernel (lib/kernel/launch.js)', () => {
       `getCommHost().registerTarget('test.async', (c: any) => {
          c.onMessage(async (data: any) => {
            if (data.fail) throw new Error('handler exploded');
-           await new Promise((r) => setTimeout(r, data.ms));
+           // "Quick" is one turn of the event loop (it ends before any timer, so before the 1 s grace, on any machine);
+           // "slow" is a 4 s timer, which always fires after the grace timer started later.
+           await new Promise((r) => (data.ms === 0 ? setImmediate(r) : setTimeout(r, data.ms)));
            c.send({ done: data.ms });
          });
        });`,
     );
     await kernel.sendComm('comm_open', { comm_id: 'async-1', target_name: 'test.async', data: {} });
-    const quick = await kernel.sendComm('comm_msg', { comm_id: 'async-1', data: { ms: 50 } });
+    const quick = await kernel.sendComm('comm_msg', { comm_id: 'async-1', data: { ms: 0 } });
     await waitIdle(kernel, quick);
     expect(kernel.messagesFor(quick).map((m) => m.content.execution_state ?? m.header.msg_type)).toEqual(['busy', 'comm_msg', 'idle']);
 
     const slow = await kernel.sendComm('comm_msg', { comm_id: 'async-1', data: { ms: 4000 } });
     await waitIdle(kernel, slow);
-    const late = await kernel.waitFor((m) => m.header.msg_type === 'comm_msg' && m.parent_header.msg_id === slow, { timeoutMs: 20_000 });
+    const late = await kernel.waitFor((m) => m.header.msg_type === 'comm_msg' && m.parent_header.msg_id === slow);
     expect(late.content.data).toEqual({ done: 4000 });
     const idleAt = kernel.iopub.findIndex((m) => m.parent_header.msg_id === slow && m.content.execution_state === 'idle');
     expect(idleAt).toBeLessThan(kernel.iopub.indexOf(late));
 
     const failing = await kernel.sendComm('comm_msg', { comm_id: 'async-1', data: { fail: true } });
     await waitIdle(kernel, failing);
-    await until(() => /handler exploded/.test(kernel.stderr));
-    expect(kernel.stderr).toMatch(/message handler failed: Error: handler exploded/);
+    await kernel.stderrMatching(/message handler failed: Error: handler exploded/);
     expect(resultOf((await run(kernel, '3+3')).messages)).toBe('6');
+  });
+
+  test('a cell that throws: one error output, and the reply carries ename, evalue and traceback', async () => {
+    const { reply, messages } = await kernel.execute('throw new TypeError("bad input")');
+    expect(reply.content).toMatchObject({ status: 'error', ename: 'TypeError', evalue: 'bad input' });
+    expect(reply.content.traceback.join('\n')).toContain('TypeError: bad input');
+    const outputs = messages.filter((m) => !['status', 'execute_input'].includes(m.header.msg_type));
+    expect(outputs.map((m) => m.header.msg_type)).toEqual(['error']);
+    expect(outputs[0].content).toEqual({ ename: 'TypeError', evalue: 'bad input', traceback: reply.content.traceback });
+    // A cell sent once the failed one is answered runs: only requests queued behind the failure are aborted.
+    expect(resultOf((await run(kernel, '5+5')).messages)).toBe('10');
+  });
+
+  test('a cell that does not compile: a TypeScriptError with the diagnostics; stderr from cells stays a stream', async () => {
+    const { reply, messages } = await kernel.execute('const n: number = "text";');
+    expect(reply.content).toMatchObject({ status: 'error', ename: 'TypeScriptError' });
+    expect(reply.content.evalue).toMatch(/not assignable to type 'number'/);
+    expect(messages.filter((m) => m.header.msg_type === 'error')).toHaveLength(1);
+    expect(messages.filter((m) => m.header.msg_type === 'stream')).toEqual([]);
+    const said = await run(kernel, 'console.error("from the cell"); 1');
+    expect(said.messages.filter((m) => m.header.msg_type === 'stream' && m.content.name === 'stderr').map((m) => m.content.text).join('')).toContain('from the cell');
+  });
+
+  test('"Run all": cells queued behind a failing one are aborted, cells sent after its reply run', async () => {
+    // The failing cell waits for a comm message, so the two cells behind it are surely queued when it fails:
+    // a comm_info_request sent after them is answered only once the kernel has read them (shell is in order).
+    await run(kernel, `require(${JSON.stringify(COMM)}).getCommHost().registerTarget('test.fail-later', (c: any) => c.onMessage(() => (globalThis as any).failNow()));`);
+    await kernel.sendComm('comm_open', { comm_id: 'fail-1', target_name: 'test.fail-later', data: {} });
+    const ids = ['run-all-1', 'run-all-2', 'run-all-3'].map((id) => `${id}-${randomUUID()}`);
+    const codes = ['await new Promise<void>((r) => { (globalThis as any).failNow = r; console.log("waiting"); }); throw new Error("first fails")', '"second"', '"third"'];
+    const replies = ids.map((id) => kernel.reply(id));
+    for (const [i, id] of ids.entries()) {
+      await kernel.sendFrames(kernel.frames('execute_request', { code: codes[i], silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true }, { msgId: id }));
+    }
+    await kernel.waitFor((m) => m.parent_header.msg_id === ids[0] && m.header.msg_type === 'stream');
+    await kernel.commInfo();
+    await kernel.sendComm('comm_msg', { comm_id: 'fail-1', data: {} });
+    const [first, second, third] = (await Promise.all(replies)).map((r) => r.content.status);
+    expect([first, second, third]).toEqual(['error', 'abort', 'abort']);
+    expect(resultOf((await run(kernel, '"after"')).messages)).toBe('after');
+  });
+
+  test('kernel_info_reply has status ok', async () => {
+    const reply = await kernel.request('kernel_info_request', {});
+    expect(reply.content).toMatchObject({ status: 'ok', protocol_version: '5.3', language_info: { name: 'typescript' } });
   });
 
   test('says nothing about the modeldeck kernel when installComms runs in it', async () => {

@@ -29,11 +29,20 @@ function send(data: object, buffers: Uint8Array[] = []): Promise<string> {
   return kernel.sendComm('comm_msg', { comm_id: commId, data }, buffers);
 }
 
+/**
+ * The reply to custom request `requestId`. Matched on the request id, not on
+ * arrival: other messages on the comm (deltas, progress) can come first.
+ */
 function customReply(requestId: string, since: number) {
   return kernel.waitFor(
     (m) => m.header.msg_type === 'comm_msg' && m.content.comm_id === commId && m.content.data?.method === 'custom' && m.content.data.content?.type === 'reply' && m.content.data.content.requestId === requestId,
-    { since, timeoutMs: 30_000 },
+    { since },
   );
+}
+
+/** The panel's comm messages the kernel published while handling front-end message `msgId` (up to its idle). */
+async function answerTo(msgId: string): Promise<KernelMessage[]> {
+  return (await kernel.answerTo(msgId)).filter((m) => m.header.msg_type === 'comm_msg' && m.content.comm_id === commId);
 }
 
 beforeAll(async () => {
@@ -74,14 +83,28 @@ test('show() in a cell opens a jupyter.widget comm and displays the panel in tha
   expect(Object.keys(info.content.comms)).toContain(commId);
 });
 
+test('show(...) as the last expression of a cell displays the panel alone, with no text under it', async () => {
+  const { reply, messages } = await kernel.execute(`show(${JSON.stringify(root)}, { civitai: false })`);
+  expect(reply.content.status).toBe('ok');
+  expect(messages.filter((m) => m.header.msg_type === 'display_data')).toHaveLength(1);
+  expect(messages.filter((m) => m.header.msg_type === 'stream')).toEqual([]);
+  // Asked for explicitly, a panel still prints as one line.
+  const printed = await kernel.execute('console.log(panel)');
+  expect(printed.messages.filter((m) => m.header.msg_type === 'stream').map((m) => m.content.text).join('')).toBe(`[modeldeck panel ${commId}]\n`);
+});
+
 test('request_state is answered with the full state; an update is echoed', async () => {
-  const since = kernel.iopub.length;
-  await send({ method: 'request_state' });
-  const state = await kernel.waitFor((m) => m.content.comm_id === commId && m.content.data?.method === 'update' && 'roots' in (m.content.data.state ?? {}), { since });
-  expect(state.content.data.state._model_module).toBe('modeldeck');
-  await send({ method: 'update', state: { settings: { nsfwLevel: 1, previews: true, offline: false } }, buffer_paths: [] });
-  const echo = await kernel.waitFor((m) => m.content.comm_id === commId && m.content.data?.method === 'echo_update', { since });
-  expect(echo.content.data.state.settings.nsfwLevel).toBe(1);
+  // The library opens in the background after show(); its first delta (roots,
+  // summary) may come before or after our request, with this comm's last
+  // message as parent. The answer is what the kernel sent while handling the
+  // request itself: between its busy and its idle.
+  const request = await send({ method: 'request_state' });
+  const answer = await answerTo(request);
+  const state = answer.find((m) => m.content.data?.method === 'update');
+  expect(state?.content.data.state).toMatchObject({ _model_module: 'modeldeck', _model_name: 'ModelsPanelModel', roots: [root] });
+  const update = await send({ method: 'update', state: { settings: { nsfwLevel: 1, previews: true, offline: false } }, buffer_paths: [] });
+  const echo = (await answerTo(update)).find((m) => m.content.data?.method === 'echo_update');
+  expect(echo?.content.data.state.settings.nsfwLevel).toBe(1);
 });
 
 test('a scan request: progress, model cards, identification, a reply; then previews as binary buffers', async () => {
@@ -100,7 +123,9 @@ test('a scan request: progress, model cards, identification, a reply; then previ
 
   const before = kernel.iopub.length;
   await send({ method: 'custom', content: { type: 'previews', requestId: 'p-1', ids: [known!.id] } });
-  const preview = await kernel.waitFor((m) => m.content.comm_id === commId && m.content.data?.content?.type === 'preview', { since: before });
+  // The previews go out before the reply that counts them.
+  expect((await customReply('p-1', before)).content.data.content.result).toEqual({ sent: 1, missing: [] });
+  const preview = panelMessages(before).find((m) => m.content.data?.content?.type === 'preview' && m.content.data.content.id === known!.id)!;
   const file = readFileSync(join(root, 'Lora', known!.preview!));
   expect(preview.buffers).toHaveLength(1);
   expect(Buffer.compare(preview.buffers[0], file)).toBe(0);

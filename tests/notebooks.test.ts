@@ -53,7 +53,7 @@ test('quickstart.ipynb runs from top to bottom in the modeldeck kernel', async (
     CIVITAI_FALLBACK_BASE_URLS: '',
     MODELDECK_CACHE_DIR: join(tmp.path, 'cache'),
   };
-  const args = ['nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.kernel_name=modeldeck', '--ExecutePreprocessor.timeout=120', '--output', 'executed.ipynb', 'quickstart.ipynb'];
+  const args = ['nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.kernel_name=modeldeck', '--ExecutePreprocessor.timeout=600', '--ExecutePreprocessor.startup_timeout=300', '--output', 'executed.ipynb', 'quickstart.ipynb'];
   const run = await new Promise<{ code: number; stderr: string }>((resolve) =>
     execFile('jupyter', args, { cwd: project, env, maxBuffer: 16 << 20 }, (err, _out, stderr) => resolve({ code: err ? 1 : 0, stderr })),
   );

@@ -1,10 +1,14 @@
 // Watching roots: real files, in event mode and in polling mode. Waits poll for
-// the expected batch with a generous timeout; no test asserts a tight timing.
+// the expected batch (the limit only turns a hang into a failure); no test
+// asserts a timing. "Nothing else was reported" is shown with a marker: a file
+// written after the others, whose batch comes after any batch they would have
+// made, so no sleep stands in for "long enough".
 import { appendFileSync, mkdirSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shouldPoll, watchRoots, type WatchBatch, type Watcher } from '../src/core/watch';
 import { parseMounts } from '../src/core/watch/poll-mode';
 import { useTmpDir } from './helpers/tmpdir';
+import { WAIT_MS } from './helpers/wait';
 
 const tmp = useTmpDir('modeldeck-watch-');
 let serial = 0;
@@ -15,7 +19,7 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, check: () => boolean, timeoutMs = 8000): Promise<void> {
+async function until(what: string, check: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -49,11 +53,18 @@ describe.each([
     const watcher = watchRoots([root], { ...modeOptions, onBatch, onError: (e) => errors.push(e) });
     watchers.push(watcher);
     await watcher.ready;
+    // The one sleep that stays (chokidar gives no event for it):
     // fs.watchFile takes its first look at a file up to one interval after chokidar says ready;
     // a change before that look becomes the baseline (see the report: a scan should follow start).
     if (modeOptions.poll) await sleep(modeOptions.pollIntervalMs * 2);
     const all = (key: keyof WatchBatch) => batches.flatMap((b) => b[key]);
-    return { root, batches, errors, watcher, all, sizeAtReport, p: (rel: string) => join(root, rel) };
+    const p = (rel: string) => join(root, rel);
+    /** Writes a new model file and waits for its batch: every batch due for earlier writes has come by then. */
+    const marker = async (rel: string) => {
+      writeFileSync(p(rel), 'marker');
+      await until(rel, () => all('added').includes(p(rel)));
+    };
+    return { root, batches, errors, watcher, all, sizeAtReport, p, marker };
   }
 
   test('polling is what was asked for', async () => {
@@ -99,10 +110,11 @@ describe.each([
       await sleep(300);
       appendFileSync(file, 'b'.repeat(1000));
     }
-    await until('slow file', () => w.all('added').includes(file), 10000);
-    // Let any late duplicate arrive before judging.
-    await sleep(modeOptions.poll ? 1500 : 1000);
-    expect(w.batches).toEqual([{ added: [file], changed: [], removed: [] }]);
+    await until('slow file', () => w.all('added').includes(file));
+    // A late duplicate would come before the batch of a file written after the report.
+    await w.marker('after.safetensors');
+    expect(w.batches[0]).toEqual({ added: [file], changed: [], removed: [] });
+    expect([w.all('added'), w.all('changed'), w.all('removed')]).toEqual([[file, w.p('after.safetensors')], [], []]);
     // Reported whole, not half-written.
     expect(w.sizeAtReport.get(file)).toBe(6000);
   });
@@ -118,20 +130,30 @@ describe.each([
     writeFileSync(w.p('model.preview.png'), 'x');
     writeFileSync(w.p('notes.txt'), 'x');
     writeFileSync(w.p('.c.safetensors'), 'x');
-    // A model file written last: once it is reported, the others had their chance.
-    await sleep(modeOptions.poll ? 600 : 200);
-    writeFileSync(w.p('marker.safetensors'), 'x');
-    await until('marker', () => w.all('added').length > 0);
-    await sleep(500);
-    expect(w.batches.flatMap((b) => [...b.added, ...b.changed, ...b.removed])).toEqual([w.p('marker.safetensors')]);
+    // Markers in a new folder, found as late as the ignored folders' files would be; the second one
+    // a full watch round later, so a file that was not ignored has been reported by then.
+    mkdirSync(w.p('visible'));
+    await w.marker('visible/marker-1.safetensors');
+    await w.marker('visible/marker-2.safetensors');
+    expect(w.batches.flatMap((b) => [...b.added, ...b.changed, ...b.removed])).toEqual([w.p('visible/marker-1.safetensors'), w.p('visible/marker-2.safetensors')]);
   });
 
   test('close() stops events', async () => {
     const w = await start();
     await w.watcher.close();
+    // A second watcher on the same root is the witness: once it has reported the files, and a marker after
+    // them, the closed one would have too.
+    const witness: WatchBatch[] = [];
+    const second = watchRoots([w.root], { ...modeOptions, onBatch: (b) => witness.push(b) });
+    watchers.push(second);
+    await second.ready;
+    if (modeOptions.poll) await sleep(modeOptions.pollIntervalMs * 2);
+    const seen = (f: string) => witness.some((b) => b.added.includes(f));
     writeFileSync(w.p('after-close.safetensors'), 'x');
     oldFile(w.p('after-close-old.safetensors'));
-    await sleep(2000);
+    await until('the witness', () => seen(w.p('after-close.safetensors')) && seen(w.p('after-close-old.safetensors')));
+    writeFileSync(w.p('marker.safetensors'), 'x');
+    await until('the marker', () => seen(w.p('marker.safetensors')));
     expect(w.batches).toEqual([]);
   });
 });

@@ -486,10 +486,9 @@ describe('hostile and malformed messages', () => {
   test('a 10 MB string is refused without echoing it back', async () => {
     const huge = 'A'.repeat(10 * 1024 * 1024);
     const from = s.fe.received.length;
-    const started = Date.now();
+    // Refused before any lookup: no clock here (a loaded machine makes anything slow); what must not happen is an echo.
     const reply = await s.fe.request(s.commId, { type: 'link', id: huge, ref: 'x' });
     expect(reply).toMatchObject({ ok: false, error: { code: 'bad_request' } });
-    expect(Date.now() - started).toBeLessThan(2000);
     const sentBytes = s.fe.messages(s.commId, from).reduce((n, m) => n + JSON.stringify(m.data).length, 0);
     expect(sentBytes).toBeLessThan(10_000);
     const hugeRequestId = await new Promise<any>((resolve) => {

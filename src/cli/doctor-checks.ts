@@ -11,6 +11,7 @@ import {
   checkCommSelfTest,
   checkJupyter,
   checkKernelSpec,
+  checkLabextension,
   checkTslab,
   locateTslab,
   pythonPrefix,
@@ -30,9 +31,12 @@ export const REACHABLE_TIMEOUT_MS = 5_000;
 
 /** `engines.node` of modeldeck's package.json (">=20.18"). */
 export function requiredNode(): string {
+  return ownPackage().engines?.node ?? '>=20.18';
+}
+
+function ownPackage(): { version: string; engines?: { node?: string } } {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const pkg = require('../../package.json') as { engines?: { node?: string } };
-  return pkg.engines?.node ?? '>=20.18';
+  return require('../../package.json') as { version: string; engines?: { node?: string } };
 }
 
 export function checkNode(version: string = process.version, range: string = requiredNode()): CheckResult {
@@ -143,20 +147,22 @@ export async function runChecks(options: DoctorOptions = {}): Promise<CheckResul
   const nodeRange = requiredNode();
   const tslab = locateTslab();
 
-  const kernelspec = (async () => {
-    // Jupyter also searches its own Python's prefix: python3 on PATH and the one `jupyter` runs with.
+  // Jupyter also searches its own Python's prefix: python3 on PATH and the one `jupyter` runs with.
+  const prefixes = (async () => {
     const pythons = new Set<string>();
     const python3 = await which('python3', env);
     if (python3) pythons.add(python3);
     const jupyter = await which('jupyter', env);
     const interpreter = jupyter ? await shebangInterpreter(jupyter) : null;
     if (interpreter) pythons.add(interpreter);
-    const prefixes = (await Promise.all([...pythons].map(pythonPrefix))).filter((p): p is string => p !== null);
-    return checkKernelSpec({ env, pythonPrefixes: prefixes, ownLauncher: launcherPath(), nodeRange });
+    return (await Promise.all([...pythons].map(pythonPrefix))).filter((p): p is string => p !== null);
   })();
+  const kernelspec = prefixes.then((pythonPrefixes) => checkKernelSpec({ env, pythonPrefixes, ownLauncher: launcherPath(), nodeRange }));
+  const labextension = prefixes.then((pythonPrefixes) => checkLabextension({ env, pythonPrefixes, packageVersion: ownPackage().version }));
   const base = checkBaseUrl(env);
-  const [kernelResult, jupyterResult, driveResult, reachable] = await Promise.all([
+  const [kernelResult, labextensionResult, jupyterResult, driveResult, reachable] = await Promise.all([
     kernelspec,
+    labextension,
     checkJupyter(env),
     checkDrive(colab),
     checkReachable(base.config, Boolean(options.offline)),
@@ -166,6 +172,7 @@ export async function runChecks(options: DoctorOptions = {}): Promise<CheckResul
     checkTslab(tslab),
     checkCommSelfTest(tslab),
     kernelResult,
+    labextensionResult,
     jupyterResult,
     checkColab(colab, env),
     driveResult,

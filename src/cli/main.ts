@@ -14,6 +14,7 @@ import { registerLink } from './commands/link';
 import { registerTransfer } from './commands/transfer';
 import { registerWatch } from './commands/watch';
 import { registerKernel } from './commands/kernel';
+import { registerJupyter } from './commands/jupyter';
 import { registerDoctor } from './commands/doctor';
 import { version } from '../version';
 
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerTransfer(program);
   registerWatch(program);
   registerKernel(program);
+  registerJupyter(program);
   registerDoctor(program);
   return program;
 }

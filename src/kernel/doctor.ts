@@ -5,11 +5,12 @@
  * relies on, as the launcher does before it starts tslab.
  */
 import { execFile } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, existsSync } from 'node:fs';
 import { access, readFile, realpath, stat } from 'node:fs/promises';
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { checkTslabInternals, checkTslabMain, TESTED_TSLAB_VERSION, tslabVersionAt } from './comm/tslab';
 import { KERNEL_NAME, userDataDir } from './kernelspec';
+import { LABEXTENSION_NAME, labextensionVersion, notAnExtension } from './labextension';
 
 /**
  * `ok`: as it should be. `info`: nothing to fix, said for context (not on
@@ -166,12 +167,17 @@ function prefixDataDir(prefix: string): string {
  * `/usr/local/share/jupyter` and `/usr/share/jupyter`. Each + `/kernels`.
  */
 export function kernelSearchDirs(env: NodeJS.ProcessEnv = process.env, pythonPrefixes: string[] = []): string[] {
+  return jupyterPath('kernels', env, pythonPrefixes);
+}
+
+/** jupyter_core's `jupyter_path(sub)`: the data directories above, in order, each + `/sub`. JupyterLab finds extensions on `jupyter_path('labextensions')`. */
+export function jupyterPath(sub: string, env: NodeJS.ProcessEnv = process.env, pythonPrefixes: string[] = []): string[] {
   const dataDirs: string[] = [];
   for (const entry of (env.JUPYTER_PATH ?? '').split(delimiter)) if (entry) dataDirs.push(resolve(entry));
   dataDirs.push(userDataDir(env));
   for (const prefix of pythonPrefixes) dataDirs.push(prefixDataDir(prefix));
   if (process.platform !== 'win32') dataDirs.push('/usr/local/share/jupyter', '/usr/share/jupyter');
-  return [...new Set(dataDirs.map((d) => join(d, 'kernels')))];
+  return [...new Set(dataDirs.map((d) => join(d, sub)))];
 }
 
 /** `sys.prefix` of a Python interpreter; null when it cannot be run. */
@@ -302,6 +308,35 @@ export async function checkKernelSpec(options: KernelSpecCheckOptions = {}): Pro
 function modeldeckRootOf(launcher: string): string {
   const parts = launcher.split(sep);
   return parts.length > 3 ? parts.slice(0, -3).join(sep) : launcher;
+}
+
+// ---- the JupyterLab extension ----
+
+const INSTALL_JUPYTER = 'modeldeck jupyter install --user';
+
+/**
+ * Is modeldeck's labextension where JupyterLab looks, and is it this
+ * package's version? JupyterLab takes the first `modeldeck` on its path.
+ * Missing is a warning (the CLI, Notebook 7 with the extension elsewhere and
+ * Colab do not need it); another version is a problem: the widget's module
+ * version range would not match the kernel's.
+ */
+export async function checkLabextension(options: { env?: NodeJS.ProcessEnv; pythonPrefixes?: string[]; packageVersion: string }): Promise<CheckResult> {
+  const check = 'labextension';
+  const dirs = jupyterPath('labextensions', options.env ?? process.env, options.pythonPrefixes ?? []);
+  const found = dirs.map((d) => join(d, LABEXTENSION_NAME)).filter((d) => existsSync(d));
+  if (found.length === 0) {
+    return { check, status: 'warning', detail: `no "${LABEXTENSION_NAME}" JupyterLab extension in ${dirs.join(', ')}: JupyterLab shows no panel`, fix: `${INSTALL_JUPYTER} (the kernelspec and the extension)` };
+  }
+  const [first, ...others] = found;
+  const shadowed = others.length ? `; also in ${others.join(', ')} (not used: the first one wins)` : '';
+  const broken = await notAnExtension(first);
+  if (broken) return { check, status: 'problem', detail: `${broken}${shadowed}`, fix: `${INSTALL_JUPYTER} (replaces it)` };
+  const version = (await labextensionVersion(first))!;
+  if (version !== options.packageVersion) {
+    return { check, status: 'problem', detail: `${first} is version ${version}; this modeldeck is ${options.packageVersion}${shadowed}`, fix: `${INSTALL_JUPYTER} (replaces it), then reload JupyterLab` };
+  }
+  return { check, status: 'ok', detail: `${first} (version ${version}, as this package)${shadowed}` };
 }
 
 // ---- Jupyter ----

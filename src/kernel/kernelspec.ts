@@ -61,16 +61,21 @@ export function pythonSysPrefix(python = 'python3'): string {
   return r.stdout.trim();
 }
 
-/** The directory the `modeldeck` kernelspec goes into for `scope`. */
-export function kernelSpecDir(scope: KernelSpecScope): string {
+/** The Jupyter data directory of `scope`: kernelspecs go in its `kernels/`, JupyterLab extensions in its `labextensions/`. */
+export function dataDirOf(scope: KernelSpecScope): string {
   switch (scope.kind) {
     case 'user':
-      return join(userDataDir(), 'kernels', KERNEL_NAME);
+      return userDataDir();
     case 'sys-prefix':
-      return join(pythonSysPrefix(), 'share', 'jupyter', 'kernels', KERNEL_NAME);
+      return join(pythonSysPrefix(), 'share', 'jupyter');
     case 'prefix':
-      return join(resolve(scope.dir), 'share', 'jupyter', 'kernels', KERNEL_NAME);
+      return join(resolve(scope.dir), 'share', 'jupyter');
   }
+}
+
+/** The directory the `modeldeck` kernelspec goes into for `scope`. */
+export function kernelSpecDir(scope: KernelSpecScope): string {
+  return join(dataDirOf(scope), 'kernels', KERNEL_NAME);
 }
 
 /** Writes (or replaces) the kernelspec; returns its directory and contents. */

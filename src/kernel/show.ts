@@ -15,6 +15,7 @@ import type { CivitaiOptions } from '../core/civitai';
 import { ModeldeckError } from '../core/errors';
 import { getManager, type Library, type LibraryModel, type ScanReport } from '../core/library';
 import { installComms } from './comm';
+import { QUIET_RESULT } from './comm/executor-output';
 import { WIDGET_VIEW_MIME, type PanelSettings, type PanelState } from './protocol';
 import { ModelSession, type SessionCommHost, type SessionScanOptions } from './widget';
 
@@ -108,8 +109,10 @@ export function show(roots: string | string[], options: ShowOptions = {}): Panel
 
 class ModelsPanel implements Panel {
   constructor(private readonly session: ModelSession) {
-    // What a cell prints when `show(...)` is its last expression: one line, not the object's insides.
+    // What console.log(panel) prints: one line, not the object's insides.
     Object.defineProperty(this, inspect.custom, { value: () => `[modeldeck panel ${session.id}]`, enumerable: false });
+    // As a cell's last expression it prints nothing: the panel is already displayed in that cell.
+    Object.defineProperty(this, QUIET_RESULT, { value: true, enumerable: false });
   }
 
   get id(): string {

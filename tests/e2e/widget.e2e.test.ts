@@ -18,6 +18,7 @@ import type { Page } from 'playwright-core';
 import { FakeCivitai } from '../fake-civitai';
 import { loraBytes, register, writeModel, type MadeFile } from '../helpers/library';
 import { buildSafetensors } from '../helpers/safetensors';
+import { WAIT_MS } from '../helpers/wait';
 import { launchChromium, missingChromium, type Browser } from './helpers/chromium';
 import { missingPrerequisites, startJupyterServer, type JupyterServer } from './helpers/jupyter-server';
 import { buildSite, REPO } from './helpers/site';
@@ -93,7 +94,7 @@ const titles = () => page.locator('.widget-area article.md-card .md-card-title')
 const count = () => page.locator('.widget-area .md-count').textContent();
 
 /** Polls `read` until it gives `expected` (then passes) or `timeoutMs` passes (then fails showing the last value). */
-async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 15_000): Promise<void> {
+async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = WAIT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: T;
   for (;;) {
@@ -125,9 +126,9 @@ beforeAll(async () => {
   });
   browser = await launchChromium(tmp.path);
   page = browser.page;
-  page.setDefaultTimeout(15_000);
+  page.setDefaultTimeout(WAIT_MS);
   await page.goto(`${server.url}/static/index.html?${new URLSearchParams({ token: server.token, kernel: 'modeldeck' })}`);
-  await page.waitForFunction(() => window.e2e && window.e2e.state !== 'starting', null, { timeout: 60_000 });
+  await page.waitForFunction(() => window.e2e && window.e2e.state !== 'starting', null, { timeout: WAIT_MS });
   const state = await page.evaluate(() => ({ state: window.e2e.state, failure: window.e2e.failure }));
   if (state.state !== 'ready') throw new Error(`the test page failed to start: ${state.failure}\n${server.log()}`);
 }, 240_000);
@@ -158,9 +159,9 @@ test('show() in a cell: the comm reaches the page, the bundle loads from the CDN
 
 test('Scan: cards appear with previews from the kernel (object URLs), identified and not', async () => {
   await page.getByRole('button', { name: 'Scan', exact: true }).click();
-  await eventually(count, '12 models', 60_000);
-  await eventually(() => page.locator('.widget-area .md-status-identified').count(), 8, 60_000);
-  await eventually(() => page.locator('.widget-area .md-status-not_found').count(), 4, 30_000);
+  await eventually(count, '12 models');
+  await eventually(() => page.locator('.widget-area .md-status-identified').count(), 8);
+  await eventually(() => page.locator('.widget-area .md-status-not_found').count(), 4);
   expect(await cards().count()).toBe(12);
   // Six models have a preview on Civitai; each is fetched by the kernel and sent as bytes.
   const loaded = () =>
@@ -171,12 +172,48 @@ test('Scan: cards appear with previews from the kernel (object URLs), identified
         ok: img.complete && img.naturalWidth > 0,
       })),
     );
-  await eventually(async () => (await loaded()).filter((i) => i.blob && i.ok).length, 6, 30_000);
+  await eventually(async () => (await loaded()).filter((i) => i.blob && i.ok).length, 6);
   expect((await loaded()).map((i) => i.title).sort()).toEqual(['Aurora Glow', 'Brushwork Ink', 'Cyber Alley', 'Dune Sunset', 'Fine Hands', 'Hostile Notes']);
   // No preview on Civitai: a placeholder, not a broken image.
   expect(await card('Ember Knight').locator('img').count()).toBe(0);
   expect(await card('Ember Knight').locator('.md-preview-empty').count()).toBe(1);
   await shot('02-cards');
+});
+
+test('at several widths the grid\'s columns fit its scroll area: the right-most card keeps its right border', async () => {
+  /** Waits until the grid has measured the width it has now, then reports each card of the first row against the clip edge. */
+  const measured = async () => {
+    await page.waitForFunction(() => {
+      const scroller = document.querySelector<HTMLElement>('.widget-area .md-scroller');
+      const canvas = document.querySelector<HTMLElement>('.widget-area .md-canvas');
+      return !!scroller && !!canvas && Number(scroller.dataset.width) === canvas.getBoundingClientRect().width;
+    });
+    // The rows are their own compositing layer (will-change: transform), rastered in whole pixels: a border
+    // that ends past the last whole pixel of the rows' width is cut off. So every card must end within it.
+    return page.evaluate(() => {
+      const rows = document.querySelector<HTMLElement>('.widget-area .md-rows')!.getBoundingClientRect();
+      const all = [...document.querySelectorAll<HTMLElement>('.widget-area article.md-card')].map((c) => c.getBoundingClientRect());
+      const firstRow = all.filter((r) => r.top === all[0].top);
+      return { width: rows.width, edge: Math.floor(rows.width), rights: firstRow.map((r) => r.right - rows.left), widths: firstRow.map((r) => r.width) };
+    });
+  };
+  const notebook = page.locator('#notebook');
+  const viewport = page.viewportSize();
+  try {
+    await page.setViewportSize({ width: 1400, height: 900 });
+    // The window the issue saw, then fractional and narrow outputs (JupyterLab's side-by-side mode, zoom).
+    for (const width of ['auto', '1233.5px', '1000.25px', '700.6px', '480px', '333.3px']) {
+      await notebook.evaluate((el, w) => (el.style.width = w), width);
+      const m = await measured();
+      expect({ width, rights: m.rights, fits: m.rights.every((r) => r <= m.edge) }).toMatchObject({ width, fits: true });
+      expect(m.rights.length).toBeGreaterThanOrEqual(1);
+      if (m.width >= 220) expect(Math.min(...m.widths)).toBeGreaterThanOrEqual(220);
+      if (width === 'auto') await shot('02b-cards-1400');
+    }
+  } finally {
+    await notebook.evaluate((el) => (el.style.width = ''));
+    if (viewport) await page.setViewportSize(viewport);
+  }
 });
 
 test('filters by kind and status, and searches by name and trained word', async () => {
@@ -215,7 +252,7 @@ test('the hash / link dialog links a file by its Civitai URL and the card update
   await dialog.getByLabel('Civitai URL or AIR').fill(url);
   await shot('05-link-dialog');
   await dialog.getByRole('button', { name: 'Link', exact: true }).click();
-  await eventually(() => card('Linked By Url').count(), 1, 30_000);
+  await eventually(() => card('Linked By Url').count(), 1);
   await shot('06-linked');
   await dialog.getByRole('button', { name: 'Close' }).click();
   await eventually(() => dialog.count(), 0);
@@ -231,10 +268,13 @@ test("a description carrying <img onerror> and <script> runs nothing and leaves 
   await card('Hostile Notes').getByRole('button', { name: 'Details' }).click();
   const dialog = page.getByRole('dialog');
   const description = dialog.locator('.md-description');
-  await eventually(() => description.count(), 1, 30_000);
+  await eventually(() => description.count(), 1);
   expect(await description.textContent()).toContain('Nice LoRA');
-  // Give anything that survived the chance to run (image errors, script execution).
-  await page.waitForTimeout(500);
+  // Anything that survived would run when its image fails to load: wait for
+  // every image in the description to have settled (its load or error event
+  // fired), then for one more task, in which such handlers would have run.
+  await page.waitForFunction(() => [...document.querySelectorAll('.widget-area .md-description img')].every((img) => (img as HTMLImageElement).complete));
+  await page.evaluate(() => new Promise((r) => setTimeout(r, 0)));
   const found = await page.evaluate(() => {
     const area = document.querySelector('.widget-area')!;
     const withHandlers = [...area.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.toLowerCase().startsWith('on')));

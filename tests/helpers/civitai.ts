@@ -22,13 +22,18 @@ export function tempDir(prefix = 'mdk-civitai-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Short delays and timeouts so fault tests run in milliseconds, not minutes. */
+/**
+ * Short backoffs so fault tests run in milliseconds, not minutes. The
+ * per-attempt timeout is long on purpose: the fake answers in milliseconds,
+ * but on a loaded machine an answer can take seconds, and a timeout there
+ * would add a retry the test then miscounts. Tests about timeouts set their own.
+ */
 export function fastOptions(fake: FakeCivitai, extra: CivitaiOptions = {}): CivitaiOptions {
   return {
     baseUrl: fake.url,
     fallbackBaseUrls: [],
     token: TOKEN,
-    timeoutMs: 400,
+    timeoutMs: 30_000,
     maxAttempts: 3,
     baseDelayMs: 20,
     maxDelayMs: 100,
@@ -62,7 +67,8 @@ export async function rejection(p: Promise<unknown>): Promise<Error> {
   throw new Error('expected a rejection, got a result');
 }
 
-export async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+/** Polls a condition on the fake's request log (in this process) until it holds. */
+export async function until(cond: () => boolean, timeoutMs = 120_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > end) throw new Error('condition not met in time');

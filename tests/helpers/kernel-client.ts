@@ -15,6 +15,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
+import { WAIT_MS } from './wait';
+
+export { WAIT_MS };
 
 export interface KernelMessage {
   channel: 'iopub' | 'shell' | 'control';
@@ -91,6 +94,7 @@ export class KernelClient {
   private readonly sub = new zmq.Subscriber({ linger: 0 });
   private readonly replies = new Map<string, (m: KernelMessage) => void>();
   private readonly iopubWaiters = new Set<() => void>();
+  private readonly stderrWaiters = new Set<() => void>();
   private readonly sendChains = new Map<zmq.Dealer, Promise<void>>();
   private readonly exited: Promise<void>;
   private closed = false;
@@ -102,7 +106,10 @@ export class KernelClient {
     readonly process: ChildProcess,
   ) {
     process.stdout?.on('data', (d: Buffer) => (this.stdout += d.toString()));
-    process.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    process.stderr?.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+      for (const waiter of [...this.stderrWaiters]) waiter();
+    });
     this.exited = new Promise((resolve) => process.once('exit', (code, signal) => {
       this.exitCode = code ?? (signal ? 128 : 0);
       resolve();
@@ -131,7 +138,7 @@ export class KernelClient {
     const child = spawn(argv[0], argv.slice(1), { cwd: options.cwd ?? dir, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const client = new KernelClient(connection, connectionFile, dir, child);
     try {
-      await client.waitUntilReady(options.startTimeoutMs ?? 30_000);
+      await client.waitUntilReady(options.startTimeoutMs ?? WAIT_MS);
     } catch (err) {
       await client.shutdown();
       throw err;
@@ -192,7 +199,7 @@ export class KernelClient {
   }
 
   /** The shell or control reply to `msgId`. */
-  reply(msgId: string, timeoutMs = 30_000): Promise<KernelMessage> {
+  reply(msgId: string, timeoutMs = WAIT_MS): Promise<KernelMessage> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.replies.delete(msgId);
@@ -206,25 +213,24 @@ export class KernelClient {
   }
 
   /** Runs code; resolves with the reply and the iopub messages of this request, up to idle. */
-  async execute(code: string, timeoutMs = 30_000): Promise<ExecuteResult> {
+  async execute(code: string, timeoutMs = WAIT_MS): Promise<ExecuteResult> {
     const msgId = randomUUID();
     const replied = this.reply(msgId, timeoutMs);
     await this.sendFrames(this.frames('execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true }, { msgId }));
     const reply = await replied;
-    await this.waitFor((m) => m.parent_header.msg_id === msgId && m.header.msg_type === 'status' && m.content.execution_state === 'idle', { timeoutMs });
-    return { reply, messages: this.iopub.filter((m) => m.parent_header.msg_id === msgId) };
+    return { reply, messages: await this.answerTo(msgId, timeoutMs) };
   }
 
   /** Sends a request and resolves with its reply (registered before sending, so it cannot be missed). */
   async request(msgType: string, content: object, opts: { channel?: 'shell' | 'control'; timeoutMs?: number } = {}): Promise<KernelMessage> {
     const msgId = randomUUID();
-    const replied = this.reply(msgId, opts.timeoutMs ?? 30_000);
+    const replied = this.reply(msgId, opts.timeoutMs ?? WAIT_MS);
     await this.sendFrames(this.frames(msgType, content, { msgId }), opts.channel ?? 'shell');
     return replied;
   }
 
   /** comm_info_request, optionally for one target. */
-  commInfo(targetName?: string, timeoutMs = 10_000): Promise<KernelMessage> {
+  commInfo(targetName?: string, timeoutMs = WAIT_MS): Promise<KernelMessage> {
     return this.request('comm_info_request', targetName === undefined ? {} : { target_name: targetName }, { timeoutMs });
   }
 
@@ -238,7 +244,7 @@ export class KernelClient {
    * received from index `since` on (default: all) and those still to come.
    */
   waitFor(predicate: (m: KernelMessage) => boolean, opts: { timeoutMs?: number; since?: number } = {}): Promise<KernelMessage> {
-    const timeoutMs = opts.timeoutMs ?? 15_000;
+    const timeoutMs = opts.timeoutMs ?? WAIT_MS;
     let next = opts.since ?? 0;
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
@@ -261,6 +267,44 @@ export class KernelClient {
       };
       const waiter = () => void check();
       if (!check()) this.iopubWaiters.add(waiter);
+    });
+  }
+
+  /** The `idle` status the kernel publishes when it is done with request `msgId`. */
+  idleAfter(msgId: string, timeoutMs = WAIT_MS): Promise<KernelMessage> {
+    return this.waitFor((m) => m.parent_header.msg_id === msgId && m.header.msg_type === 'status' && m.content.execution_state === 'idle', { timeoutMs });
+  }
+
+  /**
+   * What the kernel published while it handled request `msgId`: the iopub
+   * messages whose parent is `msgId`, up to that request's `idle`. This is
+   * the answer to the request, and nothing else: a message sent later on
+   * the same comm may carry the same parent (the comm's last message), but
+   * it comes after `idle`.
+   */
+  async answerTo(msgId: string, timeoutMs = WAIT_MS): Promise<KernelMessage[]> {
+    const idle = await this.idleAfter(msgId, timeoutMs);
+    return this.iopub.slice(0, this.iopub.indexOf(idle) + 1).filter((m) => m.parent_header.msg_id === msgId);
+  }
+
+  /** Resolves once the kernel's stderr matches `pattern` (it comes through a pipe, not in step with iopub). */
+  stderrMatching(pattern: RegExp, timeoutMs = WAIT_MS): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.stderrWaiters.delete(check);
+      };
+      const check = () => {
+        if (!pattern.test(this.stderr)) return;
+        done();
+        resolve(this.stderr);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`kernel stderr did not match ${pattern} within ${timeoutMs} ms:\n${this.stderr}`));
+      }, timeoutMs);
+      this.stderrWaiters.add(check);
+      check();
     });
   }
 

@@ -4,6 +4,7 @@
  * (JSON round-tripped, as the wire would) and can send messages back.
  */
 import type { Comm, CommHost } from '../../src/kernel/comm';
+import { WAIT_MS } from './wait';
 
 export interface SentMessage {
   commId: string;
@@ -126,14 +127,14 @@ export class MemoryFrontEnd {
   }
 
   /** Sends a custom request and resolves with its reply (`requestId` is added). */
-  async request(commId: string, content: Record<string, unknown>, buffers: Uint8Array[] = [], timeoutMs = 30_000): Promise<any> {
+  async request(commId: string, content: Record<string, unknown>, buffers: Uint8Array[] = [], timeoutMs = WAIT_MS): Promise<any> {
     const requestId = `r${++this.requestSerial}`;
     const from = this.received.length;
     this.send(commId, { method: 'custom', content: { requestId, ...content } }, buffers);
     return this.waitFor(() => this.customs(commId, 'reply', from).find((r) => r.content.requestId === requestId)?.content, timeoutMs);
   }
 
-  async waitFor<T>(get: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+  async waitFor<T>(get: () => T | undefined, timeoutMs = WAIT_MS): Promise<T> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const v = get();

@@ -212,8 +212,8 @@ export function field<T extends HTMLInputElement | HTMLSelectElement>(root: Pare
   return el;
 }
 
-/** Waits (inside act) until `check` returns a value, at most `ms`. */
-export async function waitFor<T>(check: () => T | undefined | null | false, ms = 2000): Promise<T> {
+/** Waits (inside act) until `check` returns a value; `ms` only turns a hang into a failure. */
+export async function waitFor<T>(check: () => T | undefined | null | false, ms = 60_000): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = check();

@@ -63,6 +63,11 @@ export class TslabCommHost implements CommHost {
     this.publish('display_data', { data: bundle, metadata, transient: {} }, { parent: this.cells.forDisplay() }, true);
   }
 
+  /** An `error` output in the running cell (replies.ts: a failed cell). */
+  publishCellError(content: { ename: string; evalue: string; traceback: string[] }): void {
+    this.publish('error', { ...content }, { parent: this.cells.forDisplay() }, true);
+  }
+
   /** True once the live server has been captured and checked. */
   get attached(): boolean {
     return this.server !== null;

@@ -7,8 +7,10 @@
  */
 import { TslabCommHost, type InstallRoute } from './host';
 import { logComm } from './log';
+import { ExecutorOutput } from './executor-output';
 import { patchZmqServer } from './patch';
-import { TESTED_TSLAB_VERSION, type TslabInternals } from './tslab';
+import { patchReplies } from './replies';
+import { executorFileOf, TESTED_TSLAB_VERSION, type TslabInternals } from './tslab';
 import type { CommHost } from './types';
 
 const SLOT = Symbol.for('modeldeck.kernel.comm.host');
@@ -27,8 +29,11 @@ export function installInto(tslab: TslabInternals, route: InstallRoute): CommHos
   const existing = installedHost();
   if (existing) return existing.host;
   if (tslab.version !== TESTED_TSLAB_VERSION) logComm(`tslab ${tslab.version} at ${tslab.file}: the internals check passed, but only tslab ${TESTED_TSLAB_VERSION} is tested`);
+  const output = new ExecutorOutput(executorFileOf(tslab));
   const host = new TslabCommHost(route);
   patchZmqServer(tslab.jupyter.ZmqServer, host);
+  output.install();
+  patchReplies(tslab.jupyter.JupyterHandlerImpl, output, host);
   const slot: Slot = { host, route };
   Object.defineProperty(globalThis, SLOT, { value: slot, configurable: true });
   return host;

@@ -5,7 +5,7 @@
  * methods its dispatch loop looks up on every message. That is what the
  * patch relies on, and what the self-test checks.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** The tslab version modeldeck pins and was tested with. */
@@ -13,7 +13,7 @@ export const TESTED_TSLAB_VERSION = '1.0.22';
 
 export interface TslabInternals {
   /** tslab's `dist/jupyter.js` exports. */
-  jupyter: { ZmqServer: { prototype: Record<string, unknown> } };
+  jupyter: { ZmqServer: { prototype: Record<string, unknown> }; JupyterHandlerImpl: { prototype: Record<string, unknown> } };
   /** Where it was loaded from, and the version of the package there. */
   file: string;
   version: string;
@@ -57,7 +57,27 @@ export function checkTslabInternals(jupyter: unknown, version: string, where = '
       if (typeof proto[method] !== 'function') missing.push(`ZmqServer.prototype.${method}`);
     }
   }
+  // The reply fixes (replies.ts) wrap these.
+  const handler = (jupyter as { JupyterHandlerImpl?: unknown } | null | undefined)?.JupyterHandlerImpl;
+  if (typeof handler !== 'function') {
+    missing.push('JupyterHandlerImpl');
+  } else {
+    const proto = (handler as { prototype?: Record<string, unknown> }).prototype ?? {};
+    for (const method of ['handleKernel', 'handleExecute', 'handleExecuteImpl']) {
+      if (typeof proto[method] !== 'function') missing.push(`JupyterHandlerImpl.prototype.${method}`);
+    }
+  }
   if (missing.length > 0) throw new TslabInternalsError(version, missing, where);
+}
+
+/**
+ * tslab's executor module, next to `jupyter.js`: its console calls are how
+ * tslab reports a failing cell (executor-output.ts). Throws if it is not there.
+ */
+export function executorFileOf(tslab: Pick<TslabInternals, 'file' | 'version'>): string {
+  const file = join(dirname(tslab.file), 'executor.js');
+  if (!existsSync(file)) throw new TslabInternalsError(tslab.version, ['dist/executor.js'], tslab.file);
+  return file;
 }
 
 /** The launcher's half of the self-test: tslab's `dist/main.js` must still export `startKernel`. */

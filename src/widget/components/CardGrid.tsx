@@ -34,6 +34,28 @@ export function columnsFor(width: number): number {
   return Math.max(1, Math.floor((width + GAP) / (CARD_MIN_WIDTH + GAP)));
 }
 
+/**
+ * Columns and their width in whole pixels for the width the rows really
+ * have. Sizing them as fractions of a rounded-up width put the last column's
+ * right border past the scroll area's edge, where it was clipped; whole
+ * pixels from the width rounded down never overflow it.
+ */
+export function gridLayout(width: number): { cols: number; colWidth: number } {
+  const available = Math.max(0, Math.floor(width));
+  const cols = columnsFor(available);
+  return { cols, colWidth: Math.max(0, Math.floor((available - (cols - 1) * GAP) / cols)) };
+}
+
+/**
+ * The width the rows get: the canvas's content box inside the scroller (no
+ * padding, no scrollbar), unrounded. `clientWidth` rounds to the nearest
+ * pixel, up as often as down.
+ */
+function rowsWidth(canvas: HTMLElement, scroller: HTMLElement): number {
+  const box = canvas.getBoundingClientRect().width;
+  return box > 0 ? box : scroller.clientWidth || FALLBACK_VIEWPORT.width;
+}
+
 /** The card index range [start, end) on screen for a scroll position. */
 export function visibleRange(count: number, cols: number, top: number, height: number): [number, number] {
   const rows = Math.ceil(count / cols);
@@ -44,6 +66,7 @@ export function visibleRange(count: number, cols: number, top: number, height: n
 
 export function CardGrid({ model, cards, nsfwLevel, revealed, busyIds, onAction, onCopy }: GridProps) {
   const scroller = useRef<HTMLDivElement>(null);
+  const canvas = useRef<HTMLDivElement>(null);
   const [view, setView] = useState({ top: 0, width: FALLBACK_VIEWPORT.width, height: FALLBACK_VIEWPORT.height });
   const [focusIndex, setFocusIndex] = useState(0);
   const wantFocus = useRef(false);
@@ -51,10 +74,11 @@ export function CardGrid({ model, cards, nsfwLevel, revealed, busyIds, onAction,
 
   useLayoutEffect(() => {
     const el = scroller.current;
-    if (!el) return;
+    const inner = canvas.current;
+    if (!el || !inner) return;
     const measure = () =>
       setView((v) => {
-        const width = el.clientWidth || FALLBACK_VIEWPORT.width;
+        const width = rowsWidth(inner, el);
         const height = el.clientHeight || FALLBACK_VIEWPORT.height;
         return v.width === width && v.height === height && v.top === el.scrollTop ? v : { top: el.scrollTop, width, height };
       });
@@ -65,6 +89,8 @@ export function CardGrid({ model, cards, nsfwLevel, revealed, busyIds, onAction,
     if (typeof ResizeObserver !== 'undefined') {
       ro = new ResizeObserver(measure);
       ro.observe(el);
+      // The canvas narrows when the scroller's scrollbar appears, with no change to the scroller's own box.
+      ro.observe(inner);
     } else {
       window.addEventListener('resize', measure);
     }
@@ -75,7 +101,7 @@ export function CardGrid({ model, cards, nsfwLevel, revealed, busyIds, onAction,
     };
   }, []);
 
-  const cols = columnsFor(view.width);
+  const { cols, colWidth } = gridLayout(view.width);
   const rows = Math.ceil(cards.length / cols);
   const [start, end] = visibleRange(cards.length, cols, view.top, view.height);
   const visible = cards.slice(start, end);
@@ -157,11 +183,11 @@ export function CardGrid({ model, cards, nsfwLevel, revealed, busyIds, onAction,
 
   if (cards.length === 0) return null;
   return (
-    <div ref={scroller} class="md-scroller" onKeyDown={onKeyDown} onFocusIn={onFocusIn} role="region" aria-label="Models">
-      <div class="md-canvas" style={{ height: `${rows * ROW_HEIGHT}px` }}>
+    <div ref={scroller} class="md-scroller" onKeyDown={onKeyDown} onFocusIn={onFocusIn} role="region" aria-label="Models" data-width={view.width}>
+      <div ref={canvas} class="md-canvas" style={{ height: `${rows * ROW_HEIGHT}px` }}>
         <div class="md-rows" style={{ transform: `translateY(${Math.floor(start / cols) * ROW_HEIGHT}px)` }} role="list">
           {rowsShown.map((row, r) => (
-            <div class="md-row" key={start + r * cols} style={{ gridTemplateColumns: `repeat(${cols}, minmax(0, 1fr))`, height: `${ROW_HEIGHT - GAP}px` }}>
+            <div class="md-row" key={start + r * cols} style={{ gridTemplateColumns: `repeat(${cols}, ${colWidth}px)`, height: `${ROW_HEIGHT - GAP}px` }}>
               {row.map((card, i) => {
                 const index = start + r * cols + i;
                 const media = model.previews.media(card);

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { WAIT_MS } from '../../helpers/wait';
 import { REPO } from './site';
 
 export const PYTHON = '/usr/bin/python3';
@@ -93,7 +94,7 @@ export async function startJupyterServer(options: JupyterServerOptions): Promise
       });
     }
     const url = `http://127.0.0.1:${port}`;
-    const up = await waitUntilUp(child, url, token, 30_000);
+    const up = await waitUntilUp(child, url, token, WAIT_MS);
     if (up === true) {
       return {
         url,
