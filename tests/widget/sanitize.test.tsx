@@ -150,11 +150,11 @@ describe('DetailsView', () => {
       await settle();
       click(byText(panel.el, 'button', 'Details'));
       expect(panel.comm.requests('details').pop()).toMatchObject({ type: 'details', id: card(1).id });
-      await panel.reply('details', details('<p id="ok">Made for heroes.</p>' + PAYLOADS.join('\n')));
+      await panel.reply('details', details('<p title="ok">Made for heroes.</p>' + PAYLOADS.join('\n')));
       await settle();
       const dialog = panel.el.querySelector('.md-details') as HTMLElement;
       const desc = dialog.querySelector('.md-description') as HTMLElement;
-      expect(desc.querySelector('#ok')!.textContent).toBe('Made for heroes.');
+      expect(desc.querySelector('p[title="ok"]')!.textContent).toBe('Made for heroes.');
       assertInert(desc);
       fireEverything(desc);
       expect(globalThis.__xss).toBeUndefined();

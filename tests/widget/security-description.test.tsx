@@ -11,7 +11,7 @@ const HOSTILE = '<p id="md-root" name="models">Hi <a class="md-reveal" id="x" na
 
 it('drops class, id, name and style from descriptions, keeping the text and the link', () => {
   const box = document.createElement('div');
-  box.append(sanitizeHtml(HOSTILE));
+  box.innerHTML = sanitizeHtml(HOSTILE);
   const link = box.querySelector('a')!;
   expect(link.textContent).toBe('a link');
   expect(link.getAttribute('href')).toBe('https://civitai.com/models/1');
