@@ -115,9 +115,9 @@ export function registerMaintenance(program: Command): void {
     .action(async (root: string, items: string[], flags: { json?: boolean }) => {
       const lib = await openLibrary([root], true);
       try {
+        const { items: trashed, problems } = await lib.trash();
+        for (const p of problems) process.stderr.write(`modeldeck: warning: ${printable(p)}\n`);
         if (items.length === 0) {
-          const { items: trashed, problems } = await lib.trash();
-          for (const p of problems) process.stderr.write(`modeldeck: warning: ${printable(p)}\n`);
           for (const t of trashed) {
             if (flags.json) printJsonLine({ id: t.id, path: t.path, trashedAt: t.trashedAt, files: t.files.map((f) => f.path) });
             else process.stdout.write(`${printable(t.id)}  ${new Date(t.trashedAt).toISOString()}  ${printable(t.path)} (${t.files.length} file(s))\n`);
