@@ -329,7 +329,24 @@ export class Library {
 
   /** Files with the same SHA256 in every root, from the index (no model file opened). */
   duplicates(): Promise<DuplicatesReport> {
-    return findDuplicates(this.allModels(), this.roots);
+    // Only entries that share a SHA256 or a Civitai version with another are built.
+    const sha = new Map<string, number>();
+    const version = new Map<number, number>();
+    for (const store of this.stores.values()) {
+      for (const [, s, v] of store.groupingKeys()) {
+        if (s) sha.set(s, (sha.get(s) ?? 0) + 1);
+        if (v) version.set(v, (version.get(v) ?? 0) + 1);
+      }
+    }
+    const members: LibraryModel[] = [];
+    for (const [root, store] of this.stores) {
+      for (const [path, s, v] of store.groupingKeys()) {
+        if (!((s && sha.get(s)! > 1) || (v && version.get(v)! > 1))) continue;
+        const e = store.get(path);
+        if (e) members.push({ ...e, root, absolute: `${root}/${e.path}` });
+      }
+    }
+    return findDuplicates(members, this.roots);
   }
 
   /**
