@@ -319,6 +319,15 @@ describe('updates', () => {
       // The ignores travel in the export and survive the codec.
       const exported = lib.export().models.find((m) => m.path === 'Lora/detail v1.safetensors')!;
       expect(exported.updates).toEqual({ model: true, version: v2 });
+      const other = newRoot();
+      writeModel(other, 'moved/detail.safetensors', v1file.bytes);
+      const there = await Library.open([other], { civitai: false });
+      try {
+        expect(await there.import(lib.export())).toMatchObject({ matched: 1, indexed: 1 });
+        expect(there.get('moved/detail.safetensors')!.updates).toEqual({ model: true, version: v2 });
+      } finally {
+        await there.close();
+      }
       const entry = lib.get(v1file.path)!;
       expect(decodeEntry(encodeEntry(entry))).toEqual({ entry: expect.objectContaining({ updates: { model: true, version: v2 } }) });
       const { root: _r, absolute: _a, ...plain } = entry;
