@@ -209,6 +209,20 @@ describe('mv, rm, restore', () => {
     });
   });
 
+  test('mv makes missing folders inside the root, never through a symlinked folder that leads out of it', async () => {
+    const root = newRoot();
+    const outside = newRoot();
+    const m = writeModel(root, 'x.safetensors', loraBytes());
+    symlinkSync(outside, join(root, 'escape'));
+    await scanned([root], async (lib) => {
+      await expect(lib.move(m.path, join(root, 'escape/deeper/x.safetensors'))).rejects.toThrow(/outside the library root/);
+      await expect(lib.move(m.path, join(root, 'escape/x.safetensors'))).rejects.toThrow(/outside the library root/);
+      expect(readdirSync(outside)).toEqual([]);
+      const { model } = await lib.move(m.path, join(root, 'new/folder/y.safetensors'));
+      expect(model.path).toBe('new/folder/y.safetensors');
+    });
+  });
+
   test('a move that fails half way puts back what it moved', async () => {
     const dir = newRoot();
     writeFileSync(join(dir, 'one'), '1');
@@ -319,9 +333,9 @@ describe('updates', () => {
       // The ignores travel in the export and survive the codec.
       const exported = lib.export().models.find((m) => m.path === 'Lora/detail v1.safetensors')!;
       expect(exported.updates).toEqual({ model: true, version: v2 });
-      const other = newRoot();
-      writeModel(other, 'moved/detail.safetensors', v1file.bytes);
-      const there = await Library.open([other], { civitai: false });
+      const otherRoot = newRoot();
+      writeModel(otherRoot, 'moved/detail.safetensors', v1file.bytes);
+      const there = await Library.open([otherRoot], { civitai: false });
       try {
         expect(await there.import(lib.export())).toMatchObject({ matched: 1, indexed: 1 });
         expect(there.get('moved/detail.safetensors')!.updates).toEqual({ model: true, version: v2 });

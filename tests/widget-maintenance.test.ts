@@ -51,22 +51,21 @@ test('duplicates come as groups of card ids', async () => {
 test('move within the root, refused outside it; remove to the trash and restore', async () => {
   const out = await fe.request(panel.id, { type: 'move', id: '0:Lora/b.safetensors', dest: '../elsewhere/' });
   expect(out).toMatchObject({ ok: false, error: { code: 'bad_request' } });
-  const moved = await fe.request(panel.id, { type: 'move', id: '0:Lora/b.safetensors', dest: 'Other/bee.safetensors' }).catch((e) => e);
-  // The folder does not exist: a new name needs its folder.
-  expect(moved.ok).toBe(false);
-  mkdirSync(join(root, 'Other'));
-  const ok = await fe.request(panel.id, { type: 'move', id: '0:Lora/b.safetensors', dest: 'Other/' });
-  expect(ok).toMatchObject({ ok: true, result: { id: '0:Other/b.safetensors', civitai: { modelName: 'Bee' } } });
-  expect(existsSync(join(root, 'Other/b.safetensors'))).toBe(true);
+  // A new name in a folder that does not exist yet: the folder is made (inside the root).
+  const renamed = await fe.request(panel.id, { type: 'move', id: '0:Lora/b.safetensors', dest: 'Other/bee.safetensors' });
+  expect(renamed).toMatchObject({ ok: true, result: { id: '0:Other/bee.safetensors', civitai: { modelName: 'Bee' } } });
+  const back = await fe.request(panel.id, { type: 'move', id: '0:Other/bee.safetensors', dest: 'Lora/' });
+  expect(back).toMatchObject({ ok: true, result: { id: '0:Lora/bee.safetensors' } });
+  expect(existsSync(join(root, 'Lora/bee.safetensors'))).toBe(true);
 
   const rm = await fe.request(panel.id, { type: 'remove', id: '0:Lora/copy of a.safetensors' });
   expect(rm.ok).toBe(true);
-  expect(readdirSync(join(root, 'Lora'))).toEqual(['a.safetensors']);
+  expect(readdirSync(join(root, 'Lora')).sort()).toEqual(['a.safetensors', 'bee.civitai.info', 'bee.json', 'bee.safetensors']);
   const trash = await fe.request(panel.id, { type: 'trash' });
   expect(trash.result.items).toEqual([{ trashId: rm.result.trashId, root: 0, path: 'Lora/copy of a.safetensors', trashedAt: expect.any(Number) }]);
   const planted = await fe.request(panel.id, { type: 'restore', trashId: '../../x' });
   expect(planted).toMatchObject({ ok: false, error: { code: 'not_in_trash' } });
-  const back = await fe.request(panel.id, { type: 'restore', trashId: rm.result.trashId });
-  expect(back).toMatchObject({ ok: true, result: { id: '0:Lora/copy of a.safetensors' } });
-  expect(readdirSync(join(root, 'Lora')).sort()).toEqual(['a.safetensors', 'copy of a.safetensors']);
+  const restored = await fe.request(panel.id, { type: 'restore', trashId: rm.result.trashId });
+  expect(restored).toMatchObject({ ok: true, result: { id: '0:Lora/copy of a.safetensors' } });
+  expect(readdirSync(join(root, 'Lora')).sort()).toEqual(['a.safetensors', 'bee.civitai.info', 'bee.json', 'bee.safetensors', 'copy of a.safetensors']);
 });

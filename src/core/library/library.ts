@@ -258,9 +258,9 @@ export class Library {
     const destAbs = resolve(dest);
     const destStat = await lstatOrNull(destAbs);
     const target = destStat?.isDirectory() || dest.endsWith('/') ? join(destAbs, basename(from.entry.path)) : destAbs;
-    if (dest.endsWith('/') && !destStat) await mkdir(destAbs, { recursive: true });
     const toStore = this.storeHolding(target);
     if (!toStore) throw new ModeldeckError('outside', `${dest}: not inside a root of this library`);
+    await makeFolderInside(toStore.root, dirname(target));
     return from.store.withLock(() =>
       toStore.withLock(async () => {
         const { store, entry } = this.requireEntry(file);
@@ -592,6 +592,21 @@ export interface CleanupResult {
   skipped: string[];
   done: Array<{ path: string; action: 'trash' | 'hardlink' | 'symlink'; kept: string }>;
   failed: Array<{ path: string; reason: string }>;
+}
+
+/**
+ * Creates the missing folders of `dir` (a move to `new/folder/name`), after
+ * checking that the deepest folder that exists lies inside `root` once its
+ * links are resolved: no folder is made through a link leading elsewhere.
+ */
+async function makeFolderInside(root: string, dir: string): Promise<void> {
+  let existing = dir;
+  while (!(await lstatOrNull(existing))) existing = dirname(existing);
+  if (existing === dir) return;
+  const real = await realpath(existing);
+  const realRoot = await realpath(root);
+  if (real !== realRoot && !real.startsWith(realRoot + sep)) throw new ModeldeckError('outside', `${existing}: resolves to ${real}, outside the library root ${realRoot}`);
+  await mkdir(dir, { recursive: true });
 }
 
 const managers = new Map<string, Promise<Library>>();
