@@ -67,3 +67,45 @@ describe('duplicates and trash', () => {
     expect(panel.el.querySelector('.md-notice')!.textContent).toContain("moved to the library's trash");
   });
 });
+
+describe('move and restore', () => {
+  it('Move sends the new path and closes; a refused move shows why', async () => {
+    panel = await openPanel();
+    const cards = [card(1)];
+    panel.models(cards, { reset: true });
+    await settle();
+    click(byText(panel.cards()[0], 'button', 'Move'));
+    await settle();
+    const dialog = await waitFor(() => panel.el.querySelector('.md-move') ?? undefined);
+    input(field(dialog as HTMLElement, 'New path') as HTMLInputElement, '../out.safetensors');
+    await settle();
+    expect((byText(dialog as HTMLElement, 'button', 'Move') as HTMLButtonElement).disabled).toBe(true);
+    input(field(dialog as HTMLElement, 'New path') as HTMLInputElement, 'Other/');
+    await settle();
+    click(byText(dialog as HTMLElement, 'button', 'Move'));
+    const [req] = panel.comm.requests('move');
+    expect(req).toMatchObject({ id: cards[0].id, dest: 'Other/' });
+    await panel.reply('move', undefined, { code: 'exists', message: 'Other/model-1.json: already exists; nothing was moved' });
+    await settle();
+    expect(panel.el.querySelector('.md-move')!.textContent).toContain('already exists; nothing was moved');
+    click(byText(panel.el.querySelector('.md-move') as HTMLElement, 'button', 'Move'));
+    await panel.reply('move', { ...cards[0], id: '0:Other/model-1.safetensors', path: 'Other/model-1.safetensors' });
+    await settle();
+    expect(panel.el.querySelector('.md-move')).toBeNull();
+    expect(panel.el.querySelector('.md-notice')!.textContent).toContain('moved to Other/model-1.safetensors');
+  });
+
+  it('Trash lists what the trash holds and restores an item', async () => {
+    panel = await openPanel();
+    click(byText(panel.el, 'button', 'Open trash'));
+    await panel.reply('trash', { items: [{ trashId: 't1', root: 0, path: 'loras/gone.safetensors', trashedAt: 1 }] });
+    await settle();
+    const dialog = await waitFor(() => panel.el.querySelector('.md-trash') ?? undefined);
+    expect(dialog.textContent).toContain('loras/gone.safetensors');
+    click(byText(dialog as HTMLElement, 'button', 'Restore'));
+    expect(panel.comm.requests('restore')).toEqual([expect.objectContaining({ root: 0, trashId: 't1' })]);
+    await panel.reply('restore', { ...card(9), path: 'loras/gone.safetensors' });
+    await settle();
+    expect(panel.el.querySelector('.md-trash')!.textContent).toContain('The trash is empty.');
+  });
+});

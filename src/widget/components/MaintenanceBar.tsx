@@ -8,9 +8,10 @@ export interface MaintenanceBarProps {
   updates: UpdatesResult | null;
   onUpdates: (r: UpdatesResult) => void;
   onDuplicates: (r: DuplicatesResult) => void;
+  onTrash: () => void;
 }
 
-export function MaintenanceBar({ model, updates, onUpdates, onDuplicates }: MaintenanceBarProps) {
+export function MaintenanceBar({ model, updates, onUpdates, onDuplicates, onTrash }: MaintenanceBarProps) {
   const [busy, setBusy] = useState<'updates' | 'duplicates' | null>(null);
   const run = (type: 'updates' | 'duplicates', refresh = false) => {
     setBusy(type);
@@ -28,6 +29,9 @@ export function MaintenanceBar({ model, updates, onUpdates, onDuplicates }: Main
       </button>
       <button type="button" class="md-button md-small" disabled={busy !== null} onClick={() => run('duplicates')} title="Files with the same SHA256">
         Duplicates
+      </button>
+      <button type="button" class="md-button md-small" onClick={onTrash} title="Models moved to the trash, to restore">
+        Open trash
       </button>
       {updates && (
         <span class="md-maintenance-result" role="status">

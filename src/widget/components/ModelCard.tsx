@@ -8,7 +8,7 @@ import { BASE_LABELS, KIND_LABELS, STATUS_LABELS, displayTitle } from '../filter
 import { formatBytes } from '../format';
 import type { PreviewMedia } from '../previews';
 
-export type CardAction = 'refresh' | 'edit' | 'details' | 'reveal' | 'trash' | 'ignore-update' | 'ignore-model';
+export type CardAction = 'refresh' | 'edit' | 'details' | 'reveal' | 'move' | 'trash' | 'ignore-update' | 'ignore-model';
 
 export interface ModelCardProps {
   card: Card;
@@ -110,6 +110,9 @@ export function ModelCard({ card, index, media, previewFailed, blurred, busy, up
           </button>
           <button type="button" class="md-button md-small" onClick={() => onAction('details', card)}>
             Details
+          </button>
+          <button type="button" class="md-button md-small" disabled={busy} onClick={() => onAction('move', card)} title="Move or rename the file with its sidecars">
+            Move
           </button>
           <button type="button" class="md-button md-small" disabled={busy} onClick={() => onAction('trash', card)} title="Move the file with its sidecars to the library's trash (restorable)">
             Trash

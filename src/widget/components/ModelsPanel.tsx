@@ -20,11 +20,13 @@ import { Toolbar } from './Toolbar';
 import { FilterBar } from './FilterBar';
 import { MaintenanceBar } from './MaintenanceBar';
 import { DuplicatesDialog } from './DuplicatesDialog';
+import { MoveDialog } from './MoveDialog';
+import { TrashDialog } from './TrashDialog';
 
 /** How long after the library is ready a view without cards waits before asking for them again. */
 export const RESYNC_DELAY_MS = 1000;
 
-type Open = { dialog: 'edit' | 'details'; id: string } | null;
+type Open = { dialog: 'edit' | 'details' | 'move'; id: string } | null;
 
 export function ModelsPanel({ model }: { model: ModelsPanelModel }) {
   const storeVersion = useEmitter(model.store);
@@ -39,6 +41,7 @@ export function ModelsPanel({ model }: { model: ModelsPanelModel }) {
   const [notice, setNotice] = useState('');
   const [updates, setUpdates] = useState<UpdatesResult | null>(null);
   const [dupes, setDupes] = useState<DuplicatesResult | null>(null);
+  const [trashOpen, setTrashOpen] = useState(false);
   const updatesById = useMemo(() => new Map<string, UpdateInfo>((updates?.updates ?? []).flatMap((u) => u.ids.map((id) => [id, u] as [string, UpdateInfo]))), [updates]);
   const noticeTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
@@ -65,7 +68,7 @@ export function ModelsPanel({ model }: { model: ModelsPanelModel }) {
 
   const onAction = (action: CardAction, card: Card) => {
     if (action === 'reveal') setRevealed(new Set([...revealed, card.id]));
-    else if (action === 'edit' || action === 'details') setOpen({ dialog: action, id: card.id });
+    else if (action === 'edit' || action === 'details' || action === 'move') setOpen({ dialog: action, id: card.id });
     else if (action === 'ignore-update' || action === 'ignore-model') {
       const u = updatesById.get(card.id);
       if (!u) return;
@@ -103,7 +106,7 @@ export function ModelsPanel({ model }: { model: ModelsPanelModel }) {
       <ErrorBanner model={model} />
       <Toolbar model={model} root={root} onRoot={setRoot} notify={notify} />
       <ProgressBar progress={progress} />
-      <MaintenanceBar model={model} updates={updates} onUpdates={setUpdates} onDuplicates={setDupes} />
+      <MaintenanceBar model={model} updates={updates} onUpdates={setUpdates} onDuplicates={setDupes} onTrash={() => setTrashOpen(true)} />
       <FilterBar query={query} onChange={setQuery} kinds={kinds} bases={bases} shown={shown.length} total={total} />
       <div class="md-notice" role="status" aria-live="polite">
         {notice}
@@ -125,6 +128,8 @@ export function ModelsPanel({ model }: { model: ModelsPanelModel }) {
         </div>
       )}
       {open && openCard && open.dialog === 'edit' && <EditHashDialog model={model} card={openCard} onClose={() => setOpen(null)} notify={notify} />}
+      {trashOpen && <TrashDialog model={model} onClose={() => setTrashOpen(false)} notify={notify} />}
+      {open && openCard && open.dialog === 'move' && <MoveDialog model={model} card={openCard} onClose={() => setOpen(null)} notify={notify} />}
       {dupes && <DuplicatesDialog result={dupes} cardOf={(id) => model.store.get(id)} onClose={() => setDupes(null)} />}
       {open && openCard && open.dialog === 'details' && <DetailsView model={model} card={openCard} nsfwLevel={nsfwLevel} onClose={() => setOpen(null)} onCopy={onCopy} />}
     </div>
