@@ -346,6 +346,10 @@ describe('updates', () => {
       expect(decodeEntry(encodeEntry(entry))).toEqual({ entry: expect.objectContaining({ updates: { model: true, version: v2 } }) });
       const { root: _r, absolute: _a, ...plain } = entry;
       expect(decodeEntry(encodeEntry({ ...plain, updates: { version: -1 } as never }))).toEqual({ error: 'updates.version is not a version id' });
+      // New bytes (a re-saved file) keep the owner's ignores.
+      writeFileSync(v1file.path, loraBytes());
+      await lib.scan({ offline: true, previews: false });
+      expect(lib.get(v1file.path)!.updates).toEqual({ model: true, version: v2 });
     }, false);
   });
 
