@@ -34,6 +34,13 @@ describe('updates', () => {
     await settle();
     expect(panel.cards().map((c) => c.dataset.id)).toEqual([cards[2].id]);
 
+    click(byText(panel.cards()[0], 'button', 'Details'));
+    await settle();
+    const details = await waitFor(() => panel.el.querySelector('.md-details-update') ?? undefined);
+    expect(details.textContent).toBe('v1 → v2 (SD 1.5, 2026-11-30, 1.0 MB)');
+    click(byText(panel.el.querySelector('.md-details') as HTMLElement, 'button', /×|Close/));
+    await settle();
+
     click(byText(badge as HTMLElement, 'button', 'Ignore version'));
     const [req] = panel.comm.requests('ignore-update');
     expect(req).toMatchObject({ id: cards[2].id, scope: 'version', versionId: 2 });

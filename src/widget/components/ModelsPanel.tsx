@@ -131,7 +131,7 @@ export function ModelsPanel({ model }: { model: ModelsPanelModel }) {
       {trashOpen && <TrashDialog model={model} onClose={() => setTrashOpen(false)} notify={notify} />}
       {open && openCard && open.dialog === 'move' && <MoveDialog model={model} card={openCard} onClose={() => setOpen(null)} notify={notify} />}
       {dupes && <DuplicatesDialog result={dupes} cardOf={(id) => model.store.get(id)} onClose={() => setDupes(null)} />}
-      {open && openCard && open.dialog === 'details' && <DetailsView model={model} card={openCard} nsfwLevel={nsfwLevel} onClose={() => setOpen(null)} onCopy={onCopy} />}
+      {open && openCard && open.dialog === 'details' && <DetailsView model={model} card={openCard} update={updatesById.get(openCard.id)} nsfwLevel={nsfwLevel} onClose={() => setOpen(null)} onCopy={onCopy} />}
     </div>
   );
 }
