@@ -288,10 +288,10 @@ test('export, then import into a copy whose files were renamed', async () => {
     await lib.scan({ offline: true });
     await expect(lib.import({ format: 'something-else' })).rejects.toThrow(/not a modeldeck export/);
     // A model that is not a valid entry is left out and named; the rest of the document still applies.
-    expect(await lib.import({ ...doc, models: [{ path: 'x' }] })).toEqual({ models: 1, matched: 0, unmatched: [], rejected: ['models[0]: size is not a byte count'] });
+    expect(await lib.import({ ...doc, models: [{ path: 'x' }] })).toEqual({ models: 1, matched: 0, matchedBySha256: 0, matchedByFingerprint: 0, unmatched: [], rejected: ['models[0]: size is not a byte count'] });
     expect(lib.get('elsewhere/renamed.safetensors')!.civitai.status).toBe('unknown');
     const r = await lib.import(JSON.parse(text));
-    expect(r).toEqual({ models: 1, matched: 1, unmatched: [], rejected: [] });
+    expect(r).toEqual({ models: 1, matched: 1, matchedBySha256: 1, matchedByFingerprint: 0, unmatched: [], rejected: [] });
     expect(lib.get('elsewhere/renamed.safetensors')!.civitai.link).toMatchObject({ versionId, matchedBy: 'manual' });
   } finally {
     await lib.close();

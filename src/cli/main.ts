@@ -13,6 +13,8 @@ import { registerInfo } from './commands/info';
 import { registerLink } from './commands/link';
 import { registerTransfer } from './commands/transfer';
 import { registerWatch } from './commands/watch';
+import { registerMaintenance } from './commands/maintenance';
+import { registerUpdates } from './commands/updates';
 import { registerKernel } from './commands/kernel';
 import { registerJupyter } from './commands/jupyter';
 import { registerDoctor } from './commands/doctor';
@@ -33,6 +35,8 @@ export function buildProgram(): Command {
   registerLink(program);
   registerTransfer(program);
   registerWatch(program);
+  registerUpdates(program);
+  registerMaintenance(program);
   registerKernel(program);
   registerJupyter(program);
   registerDoctor(program);

@@ -367,7 +367,76 @@ export interface DismissRequest extends RequestBase {
   ids?: number[];
 }
 
+/** Newer versions of the identified models (asked in bulk, cached a day). Result: `UpdatesResult`. */
+export interface UpdatesRequest extends RequestBase {
+  type: 'updates';
+  refresh?: boolean;
+  allBases?: boolean;
+  includeEarlyAccess?: boolean;
+}
+export interface UpdateInfo {
+  modelId: number;
+  modelName: string;
+  current: { versionId: number; name: string; baseModel: string | null };
+  latest: { versionId: number; name: string; baseModel: string | null; publishedAt: string | null; earlyAccess: boolean; size: number | null; pageUrl: string };
+  newer: number;
+  /** Cards of the files of the current version: where the badge goes. */
+  ids: string[];
+}
+export interface UpdatesResult {
+  checked: number;
+  updates: UpdateInfo[];
+  ignored: number;
+  /** Models not checked because their request failed (the others are in `updates`). */
+  failed: number;
+}
+/** Ignores the update offered for a card's model: this version (`versionId`), the whole model, or `clear`s the ignores. Result: `{ changed }`. */
+export interface IgnoreUpdateRequest extends RequestBase {
+  type: 'ignore-update';
+  id: string;
+  scope: 'version' | 'model' | 'clear';
+  versionId?: number;
+}
+/** Result: `DuplicatesResult`. */
+export interface DuplicatesRequest extends RequestBase {
+  type: 'duplicates';
+}
+export interface DuplicatesResult {
+  groups: Array<{ sha256: string; size: number; ids: string[]; differentModels: boolean }>;
+  sameVersion: Array<{ modelName: string; versionName: string; ids: string[] }>;
+  reclaimable: number;
+}
+/** Moves a card's model with its sidecars to `dest`, a path relative to root `root` (a folder ending in `/`, or a new name). Result: the moved `ModelCard`. */
+export interface MoveRequest extends RequestBase {
+  type: 'move';
+  id: string;
+  root?: number;
+  dest: string;
+}
+/** Moves a card's model with its sidecars to its root's trash. Result: `{ trashId }`. */
+export interface RemoveRequest extends RequestBase {
+  type: 'remove';
+  id: string;
+}
+/** Result: `{ items: [{ trashId, root, path, trashedAt }] }`. */
+export interface TrashRequest extends RequestBase {
+  type: 'trash';
+}
+/** Puts a trashed model back. Result: its `ModelCard`. */
+export interface RestoreRequest extends RequestBase {
+  type: 'restore';
+  root?: number;
+  trashId: string;
+}
+
 export type PanelRequest =
+  | UpdatesRequest
+  | IgnoreUpdateRequest
+  | DuplicatesRequest
+  | MoveRequest
+  | RemoveRequest
+  | TrashRequest
+  | RestoreRequest
   | ScanRequest
   | CancelRequest
   | RefreshRequest
@@ -381,7 +450,10 @@ export type PanelRequest =
 
 export type RequestType = PanelRequest['type'];
 
-export const REQUEST_TYPES: readonly RequestType[] = ['scan', 'cancel', 'refresh', 'link', 'set-hash', 'export', 'import', 'previews', 'details', 'dismiss'];
+export const REQUEST_TYPES: readonly RequestType[] = [
+  'scan', 'cancel', 'refresh', 'link', 'set-hash', 'export', 'import', 'previews', 'details', 'dismiss',
+  'updates', 'ignore-update', 'duplicates', 'move', 'remove', 'trash', 'restore',
+];
 
 /** The result of a `scan` request. */
 export interface ScanResult {

@@ -4,10 +4,14 @@
  * call them directly. The search text of each card is built once per card
  * object and kept in a WeakMap (a delta replaces the object, dropping it).
  */
-import type { BaseModel, ModelCard, ModelKind, ModelStatus } from '../kernel/protocol';
+import type { BaseModel, ModelCard, ModelKind, ModelStatus, UpdateInfo } from '../kernel/protocol';
 
-export type SortKey = 'name' | 'added' | 'size' | 'base';
-export type StatusFilter = 'any' | 'identified' | 'not_found' | 'unverified' | 'manual' | 'error' | 'pending';
+export type SortKey = 'name' | 'added' | 'size' | 'base' | 'update';
+export type StatusFilter = 'any' | 'identified' | 'not_found' | 'unverified' | 'manual' | 'error' | 'pending' | 'update';
+
+/** Updates by card id, from the last `updates` request. */
+export type UpdatesById = ReadonlyMap<string, UpdateInfo>;
+const NO_UPDATES: UpdatesById = new Map();
 
 export interface ViewQuery {
   search: string;
@@ -77,8 +81,11 @@ export function displayTitle(card: ModelCard): string {
   return card.civitai.modelName ?? card.name;
 }
 
-function compare(a: ModelCard, b: ModelCard, key: SortKey): number {
+function compare(a: ModelCard, b: ModelCard, key: SortKey, updates: UpdatesById): number {
   switch (key) {
+    case 'update':
+      // Cards with an update first (with desc, last), newest update first among them.
+      return Number(updates.has(b.id)) - Number(updates.has(a.id)) || (updates.get(b.id)?.latest.publishedAt ?? '').localeCompare(updates.get(a.id)?.latest.publishedAt ?? '');
     case 'added':
       return a.addedAt - b.addedAt;
     case 'size':
@@ -98,17 +105,17 @@ const byName = (a: ModelCard, b: ModelCard) => {
 };
 
 /** The cards a query shows, in its order. Every search word must match (in any field). */
-export function applyQuery(cards: readonly ModelCard[], q: ViewQuery): ModelCard[] {
+export function applyQuery(cards: readonly ModelCard[], q: ViewQuery, updates: UpdatesById = NO_UPDATES): ModelCard[] {
   const words = q.search.toLowerCase().split(/\s+/).filter(Boolean);
   const out = cards.filter(
     (c) =>
       (q.kind === 'any' || c.kind === q.kind) &&
       (q.base === 'any' || c.baseModel === q.base) &&
-      (q.status === 'any' || c.status.includes(q.status)) &&
+      (q.status === 'any' || (q.status === 'update' ? updates.has(c.id) : c.status.includes(q.status))) &&
       (words.length === 0 || words.every((w) => haystack(c).includes(w))),
   );
   const dir = q.desc ? -1 : 1;
-  out.sort((a, b) => dir * (compare(a, b, q.sort) || byName(a, b)) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  out.sort((a, b) => dir * (compare(a, b, q.sort, updates) || byName(a, b)) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return out;
 }
 

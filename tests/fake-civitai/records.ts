@@ -42,6 +42,9 @@ export interface NewVersion {
   /** Default Published; anything else is invisible to the API, as on Civitai. */
   status?: string;
   publishedAt?: string;
+  /** `EarlyAccess` for a version in early access (with `earlyAccessEndsAt`). */
+  availability?: string;
+  earlyAccessEndsAt?: string;
   files: NewFile[];
   /** Preview images to generate. Default 2. */
   images?: number;
@@ -162,6 +165,8 @@ export class Records {
       updatedAt: now,
       status: spec.status ?? 'Published',
       publishedAt: spec.publishedAt ?? now,
+      ...(spec.availability ? { availability: spec.availability } : {}),
+      ...(spec.earlyAccessEndsAt ? { earlyAccessEndsAt: spec.earlyAccessEndsAt } : {}),
       trainedWords: spec.trainedWords ?? [],
       baseModel: spec.baseModel ?? 'SDXL 1.0',
       baseModelType: 'Standard',

@@ -24,7 +24,7 @@ export function registerTransfer(program: Command): void {
     .command('import')
     .description('apply an export to a library, matching files by SHA256 (works after moves and renames)')
     .argument('<file>', 'a file written by "modeldeck export"')
-    .argument('<root>', 'library folder (scan it first)')
+    .argument('<root>', 'library folder (files it has not indexed yet are indexed first, offline)')
     .action(async (file: string, root: string) => {
       let doc: unknown;
       try {
@@ -35,8 +35,9 @@ export function registerTransfer(program: Command): void {
       const lib = await openLibrary([root], true);
       try {
         const r = await lib.import(doc);
-        process.stdout.write(`${r.matched} of ${r.models} exported models matched files in ${printable(lib.roots[0])}\n`);
-        if (r.unmatched.length) process.stdout.write(`not found here (scan first, or they are elsewhere): ${printable(r.unmatched.join(', '))}\n`);
+        if (r.indexed) process.stdout.write(`indexed ${r.indexed} new file(s) first (offline; hashed only where a fingerprint matched)\n`);
+        process.stdout.write(`${r.matched} of ${r.models} exported models matched files in ${printable(lib.roots[0])} (${r.matchedBySha256} by SHA256, ${r.matchedByFingerprint} by fingerprint)\n`);
+        if (r.unmatched.length) process.stdout.write(`not found here (not in this folder, or changed): ${printable(r.unmatched.join(', '))}\n`);
         for (const why of r.rejected) process.stderr.write(`modeldeck: ${printable(file)}: left out, not a valid model entry: ${printable(why)}\n`);
       } finally {
         await lib.close();

@@ -56,6 +56,10 @@ export interface ModelVersion {
   /** Shown by ComfyUI-Lora-Manager's detail view. Absent in entries cached before it was kept. */
   updatedAt?: string | null;
   publishedAt: string | null;
+  /** `Public`, `EarlyAccess`, ... (newer bodies only). Absent in entries cached before it was kept. */
+  availability?: string | null;
+  /** When early access ends (newer bodies, when the caller may see it). */
+  earlyAccessEndsAt?: string | null;
   nsfwLevel: number | null;
   description: string | null;
   model: { id: number; name: string; type: string; nsfw: boolean; poi: boolean; mode: string | null };
@@ -319,6 +323,8 @@ function readVersion(v: Obj, ctx: ParseContext, parent: ModelVersion['model'] | 
     createdAt: str(v.createdAt),
     updatedAt: str(v.updatedAt),
     publishedAt: str(v.publishedAt),
+    availability: str(v.availability),
+    earlyAccessEndsAt: str(v.earlyAccessEndsAt),
     nsfwLevel: nsfwLevelOf(v.nsfwLevel),
     description: str(v.description),
     model,

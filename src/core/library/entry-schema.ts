@@ -62,6 +62,16 @@ function entryProblem(x: unknown): string | null {
   if (manual) return manual;
   if (x.preview !== undefined && unsafeEntryPath(x.preview)) return `preview: ${unsafeEntryPath(x.preview)}`;
   if (!isTime(x.addedAt)) return 'addedAt is not a time';
+  return updatesProblem(x.updates);
+}
+
+/** Also checks the update ignores of an imported model. */
+export function updatesProblem(u: unknown): string | null {
+  if (u === undefined) return null;
+  if (!isObj(u)) return 'updates is not an object';
+  if (u.model !== undefined && u.model !== true) return 'updates.model is not true';
+  if (u.version !== undefined && !isId(u.version)) return 'updates.version is not a version id';
+  if (Object.keys(u).some((k) => k !== 'model' && k !== 'version')) return 'updates has unknown keys';
   return null;
 }
 

@@ -99,5 +99,7 @@ export async function examineFile(
     preview: peers.previewFile ? relative(found.root, `${dirname(found.absolute)}/${peers.previewFile}`).split('\\').join('/') : undefined,
     addedAt: previous?.addedAt ?? ctx.now,
     warnings,
+    // Ignored updates are the owner's decision about the Civitai model, like a manual link: new bytes keep them.
+    ...(previous?.updates ? { updates: previous.updates } : {}),
   };
 }

@@ -7,9 +7,9 @@
  */
 import { ModeldeckError } from '../errors';
 import { HASH_NAMES, type FileHashes } from '../hash/names';
-import { checkEntry, civitaiProblem, isHashes, manualProblem, unsafeEntryPath } from './entry-schema';
+import { checkEntry, civitaiProblem, isHashes, manualProblem, unsafeEntryPath, updatesProblem } from './entry-schema';
 import type { IndexStore } from './index-store';
-import type { CivitaiState, ManualOverrides, ModelEntry } from './types';
+import type { CivitaiState, ManualOverrides, ModelEntry, UpdateIgnores } from './types';
 
 export const EXPORT_FORMAT = 'modeldeck-export';
 export const EXPORT_VERSION = 1;
@@ -22,6 +22,8 @@ export interface ExportedModel {
   hashSources: ModelEntry['hashSources'];
   civitai: CivitaiState;
   manual?: ManualOverrides;
+  /** Ignored updates (absent when none). */
+  updates?: UpdateIgnores;
 }
 
 export interface ExportDocument {
@@ -34,6 +36,11 @@ export interface ExportDocument {
 export interface ImportReport {
   models: number;
   matched: number;
+  /** Of `matched`: by SHA256, and by fingerprint (size and sampled blocks) alone. */
+  matchedBySha256: number;
+  matchedByFingerprint: number;
+  /** Files the import indexed first (a root never scanned, or files new since its last scan); absent when none. */
+  indexed?: number;
   /** Exported models with no file of the same SHA256 or fingerprint in the library. */
   unmatched: string[];
   /** Exported models left out because they are not valid entries (`models[3]: reason`). */
@@ -45,7 +52,9 @@ export function exportLibrary(entries: Iterable<ModelEntry>): ExportDocument {
   for (const e of entries) {
     // lastError and parentPending are about one moment (and the sidecars) on one machine, not about the file.
     const { lastError: _dropped, parentPending: _sidecars, ...civitai } = e.civitai;
-    models.push({ path: e.path, size: e.size, fingerprint: e.fingerprint, hashes: e.hashes, hashSources: e.hashSources, civitai, manual: e.manual });
+    const model: ExportedModel = { path: e.path, size: e.size, fingerprint: e.fingerprint, hashes: e.hashes, hashSources: e.hashSources, civitai, manual: e.manual };
+    if (e.updates) model.updates = e.updates;
+    models.push(model);
   }
   return { format: EXPORT_FORMAT, version: EXPORT_VERSION, exportedAt: new Date().toISOString(), models };
 }
@@ -82,7 +91,7 @@ function exportedModelProblem(m: unknown): string | null {
   if (typeof x.fingerprint !== 'string' || x.fingerprint.length > 200) return 'fingerprint is not a string';
   if (!isHashes(x.hashes)) return 'hashes are not hex digests';
   if (x.hashSources !== undefined && (typeof x.hashSources !== 'object' || x.hashSources === null)) return 'hashSources is not an object';
-  return civitaiProblem(x.civitai) ?? manualProblem(x.manual);
+  return civitaiProblem(x.civitai) ?? manualProblem(x.manual) ?? updatesProblem(x.updates);
 }
 
 export function importIntoLibrary(store: IndexStore, doc: unknown): ImportReport {
@@ -93,9 +102,12 @@ export function importIntoLibrary(store: IndexStore, doc: unknown): ImportReport
     if (e.hashes.SHA256) bySha.set(e.hashes.SHA256, [...(bySha.get(e.hashes.SHA256) ?? []), e]);
     byFingerprint.set(e.fingerprint, [...(byFingerprint.get(e.fingerprint) ?? []), e]);
   }
-  const report: ImportReport = { models: valid.models.length + rejected.length, matched: 0, unmatched: [], rejected };
+  const report: ImportReport = { models: valid.models.length + rejected.length, matched: 0, matchedBySha256: 0, matchedByFingerprint: 0, unmatched: [], rejected };
   for (const m of valid.models) {
-    const targets = (m.hashes.SHA256 && bySha.get(m.hashes.SHA256)) || byFingerprint.get(m.fingerprint) || [];
+    const bySha256 = (m.hashes.SHA256 && bySha.get(m.hashes.SHA256)) || undefined;
+    // A fingerprint match must not contradict a SHA256 both sides know.
+    const byPrint = (byFingerprint.get(m.fingerprint) ?? []).filter((e) => !(e.hashes.SHA256 && m.hashes.SHA256 && e.hashes.SHA256 !== m.hashes.SHA256));
+    const targets = bySha256 || byPrint;
     if (targets.length === 0) {
       report.unmatched.push(m.path);
       continue;
@@ -110,7 +122,11 @@ export function importIntoLibrary(store: IndexStore, doc: unknown): ImportReport
         report.rejected.push(`${m.path}: ${checked.error}`);
       }
     }
-    if (applied) report.matched++;
+    if (applied) {
+      report.matched++;
+      if (bySha256) report.matchedBySha256++;
+      else report.matchedByFingerprint++;
+    }
   }
   return report;
 }
@@ -128,5 +144,16 @@ function merge(local: ModelEntry, m: ExportedModel): ModelEntry {
   }
   const manual = m.manual ? { ...local.manual, ...m.manual } : local.manual;
   const civitai = local.civitai.status === 'unknown' || m.manual?.link ? { ...m.civitai } : local.civitai;
-  return { ...local, hashes, hashSources, manual, civitai };
+  const updates = mergeIgnores(local.updates, m.updates);
+  return { ...local, hashes, hashSources, manual, civitai, ...(updates ? { updates } : {}) };
+}
+
+/** Ignores add up: an ignored model stays ignored, the newer ignored version wins. */
+function mergeIgnores(a: UpdateIgnores | undefined, b: UpdateIgnores | undefined): UpdateIgnores | undefined {
+  if (!a && !b) return undefined;
+  const out: UpdateIgnores = {};
+  if (a?.model || b?.model) out.model = true;
+  const version = Math.max(a?.version ?? 0, b?.version ?? 0);
+  if (version > 0) out.version = version;
+  return out;
 }

@@ -107,6 +107,8 @@ export function encodeEntry(e: ModelEntry): EntryRow {
     encodePreview(e),
     e.addedAt,
     orZero(e.warnings),
+    // Appended only when set, as the civitai row's parentPending: rows stay as short as before.
+    ...(e.updates ? [e.updates] : []),
   ];
 }
 
@@ -127,8 +129,8 @@ export function decodeEntry(r: unknown): { entry: ModelEntry } | { error: string
 }
 
 function buildEntry(r: unknown[]): ModelEntry {
-  const [path, size, mtimeMs, fingerprint, hashes, sources, verified, kind, baseModel, folderKind, evidence, conflicts, civitai, manual, preview, addedAt, warnings] =
-    r as [string, number, number, string, FileHashes, Record<string, HashSource> | 0, number, ModelEntry['kind'], ModelEntry['baseModel'], ModelEntry['folderKind'] | 0, string[] | 0, string[] | 0, unknown[], ModelEntry['manual'] | 0, string | 0, number, string[] | 0];
+  const [path, size, mtimeMs, fingerprint, hashes, sources, verified, kind, baseModel, folderKind, evidence, conflicts, civitai, manual, preview, addedAt, warnings, updates] =
+    r as [string, number, number, string, FileHashes, Record<string, HashSource> | 0, number, ModelEntry['kind'], ModelEntry['baseModel'], ModelEntry['folderKind'] | 0, string[] | 0, string[] | 0, unknown[], ModelEntry['manual'] | 0, string | 0, number, string[] | 0, ModelEntry['updates'] | undefined];
   if (!Array.isArray(civitai) || (hashes !== null && typeof hashes !== 'object') || (typeof preview !== 'string' && preview !== 0)) throw new Error('bad row');
   const full = fullHashes(hashes ?? {});
   const entry: ModelEntry = {
@@ -151,5 +153,6 @@ function buildEntry(r: unknown[]): ModelEntry {
   if (manual) entry.manual = manual;
   const p = decodePreview(path, preview);
   if (p) entry.preview = p;
+  if (updates !== undefined) entry.updates = updates;
   return entry;
 }

@@ -99,6 +99,25 @@ export class IndexStore {
   }
 
   /**
+   * Each entry's path, SHA256 and Civitai version id, read from the compact
+   * row without decoding it (grouping 50,000 models for duplicates must not
+   * build them all). Unchecked: callers `get` the entries they keep, which
+   * decodes and checks them.
+   */
+  *groupingKeys(): IterableIterator<[path: string, sha256: string | undefined, versionId: number | undefined]> {
+    for (const [path, e] of this.entries) {
+      if (!Array.isArray(e)) {
+        yield [path, e.hashes.SHA256, e.civitai.link?.versionId];
+        continue;
+      }
+      const hashes = e[4] as { SHA256?: unknown } | null;
+      const civitai = e[12] as unknown[] | undefined;
+      const link = Array.isArray(civitai) && Array.isArray(civitai[2]) ? civitai[2] : undefined;
+      yield [path, typeof hashes?.SHA256 === 'string' ? hashes.SHA256 : undefined, typeof link?.[1] === 'number' ? link[1] : undefined];
+    }
+  }
+
+  /**
    * Runs `fn` holding the library lock, on a view brought up to date first.
    * Re-entrant: a link made while this store's own scan runs needs no second lock.
    */

@@ -1,4 +1,4 @@
-export { Library, getManager, type LibraryOptions, type LibraryModel, type LibraryWatchOptions, type LibraryWatcher } from './library';
+export { Library, getManager, type CleanupResult, type LibraryOptions, type LibraryModel, type LibraryWatchOptions, type LibraryWatcher } from './library';
 export { findRootOf } from './find-root';
 export { filterModels, statusesOf, displayName, MODEL_STATUSES, SORT_KEYS, type ModelFilter, type ModelStatus, type SortKey } from './filter';
 export { validateExport, EXPORT_FORMAT, type ExportDocument, type ImportReport } from './export';
@@ -6,3 +6,7 @@ export { INDEX_DIR } from './index-store';
 export type { ScanOptions } from './scan';
 export type { ScanProgress, ScanReport, ScanWarning, ScanPhase } from './progress';
 export type { ModelEntry, CivitaiLink, CivitaiState, HashSource, ManualOverrides } from './types';
+export { parseKeepRule, type DuplicatesReport, type DuplicateGroup, type DuplicateCopy, type SameVersionGroup, type KeepRule, type CleanupStep } from './dupes';
+export { isEarlyAccess, type UpdatesReport, type ModelUpdate, type UpdateVersion, type UpdateOptions } from './updates';
+export type { TrashItem } from './file-moves';
+export type { UpdateIgnores } from './types';

@@ -12,13 +12,18 @@
  * a CLI) never undo each other's changes; `refreshIndex` shows a long-lived
  * library what others changed.
  */
-import { realpath, stat } from 'node:fs/promises';
-import { relative, resolve, sep } from 'node:path';
+import { link as hardLink, lstat, mkdir, realpath, rename, stat, symlink, unlink } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { CivitaiClient, parseReference, type CivitaiOptions } from '../civitai';
 import { ModeldeckError } from '../errors';
 import { HashEngine } from '../hash';
 import { HASH_NAMES, type HashName } from '../hash/names';
-import { exportLibrary, importIntoLibrary, type ExportDocument, type ImportReport } from './export';
+import { exportLibrary, importIntoLibrary, validateExport, type ExportDocument, type ImportReport } from './export';
+import { checkMoves, listTrash, moveAll, movesFor, moveToTrash, relPath, restoreFromTrash, sidecarsOf, type TrashItem } from './file-moves';
+import { findDuplicates, planCleanup, type CleanupStep, type DuplicatesReport, type KeepRule } from './dupes';
+import { checkUpdates, type UpdateOptions, type UpdatesReport } from './updates';
+import { checkedTarget, tempPathFor } from '../sidecars/paths';
+import { lstatOrNull } from '../safe-fs';
 import { filterModels, type ModelFilter } from './filter';
 import { applyFound, identifyEntries } from './identify';
 import { syncSidecars } from './sidecar-sync';
@@ -109,7 +114,11 @@ export class Library {
 
   /** Scans every root. Calls queue: a second scan starts when the first ends. */
   scan(options: ScanOptions = {}): Promise<ScanReport> {
-    const run = this.queue.then(() => this.runScan(options));
+    return this.enqueue(() => this.runScan(options));
+  }
+
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -213,14 +222,228 @@ export class Library {
     return exportLibrary(this.storeFor(root).all());
   }
 
-  /** Applies an export by SHA256 (or fingerprint) to `root`: works after moves, renames, and on another machine. */
-  async import(doc: unknown, root?: string): Promise<ImportReport> {
+  /**
+   * Applies an export by SHA256 (or fingerprint) to `root`: works after moves,
+   * renames, and on another machine. Files the index does not know yet (a root
+   * never scanned) are indexed first, offline: fingerprints for all, a full
+   * hash only where a fingerprint matches an exported model, to confirm it.
+   */
+  async import(doc: unknown, root?: string, options: { index?: boolean } = {}): Promise<ImportReport> {
     const store = this.storeFor(root);
+    // A foreign document changes nothing, not even the index.
+    const { doc: valid } = validateExport(doc);
+    let indexed = 0;
+    if (options.index !== false) {
+      const prints = new Set(valid.models.map((m) => m.fingerprint));
+      const scanned = await this.enqueue(() => this.runScan({ offline: true, previews: false, hashOnly: (e) => prints.has(e.fingerprint) }, [store.root]));
+      indexed = scanned.added;
+    }
     return store.withLock(async () => {
       const report = importIntoLibrary(store, doc);
+      if (indexed) report.indexed = indexed;
       await store.compact();
       return report;
     }, this.lockOptions);
+  }
+
+  // ---- moves, the trash --------------------------------------------------------
+
+  /**
+   * Moves a model with its sidecars and previews to `dest` (a folder, or a new
+   * path and name), within a root or to another root of this library. Nothing
+   * is overwritten; the index follows without a re-hash.
+   */
+  async move(file: string, dest: string): Promise<{ model: LibraryModel; leftAlone: string[] }> {
+    const from = this.requireEntry(file);
+    const destAbs = resolve(dest);
+    const destStat = await lstatOrNull(destAbs);
+    const target = destStat?.isDirectory() || dest.endsWith('/') ? join(destAbs, basename(from.entry.path)) : destAbs;
+    const toStore = this.storeHolding(target);
+    if (!toStore) throw new ModeldeckError('outside', `${dest}: not inside a root of this library`);
+    await makeFolderInside(toStore.root, dirname(target));
+    return from.store.withLock(() =>
+      toStore.withLock(async () => {
+        const { store, entry } = this.requireEntry(file);
+        const abs = join(store.root, entry.path);
+        const real = await checkedTarget(toStore.root, target);
+        const previewAbs = entry.preview ? join(store.root, entry.preview) : undefined;
+        const sidecars = await sidecarsOf(abs, previewAbs);
+        const moves = await checkMoves(toStore.root, movesFor(abs, real, sidecars.files));
+        await moveAll(moves);
+        const newPath = relPath(toStore.root, moves[0].to);
+        const movedPreview = moves.find((m) => m.from === previewAbs);
+        const preview = movedPreview ? relPath(toStore.root, movedPreview.to) : store === toStore ? entry.preview : undefined;
+        const moved: ModelEntry = { ...entry, path: newPath };
+        if (preview) moved.preview = preview;
+        else delete moved.preview;
+        store.delete(entry.path);
+        return { model: this.save(toStore, moved), leftAlone: sidecars.leftAlone };
+      }, this.lockOptions),
+    this.lockOptions);
+  }
+
+  /** Moves models with their sidecars into their root's trash (`.modeldeck/trash/`), from where `restore` puts them back. */
+  async remove(file: string): Promise<{ item: TrashItem; root: string; leftAlone: string[] }> {
+    const { store } = this.requireEntry(file);
+    return store.withLock(async () => {
+      const { entry } = this.requireEntry(file);
+      const done = await moveToTrash(store.root, entry);
+      store.delete(entry.path);
+      return { ...done, root: store.root };
+    }, this.lockOptions);
+  }
+
+  /** What every root's trash holds. */
+  async trash(): Promise<{ items: Array<TrashItem & { root: string }>; problems: string[] }> {
+    const items: Array<TrashItem & { root: string }> = [];
+    const problems: string[] = [];
+    for (const root of this.roots) {
+      const got = await listTrash(root);
+      items.push(...got.items.map((i) => ({ ...i, root })));
+      problems.push(...got.problems);
+    }
+    return { items, problems };
+  }
+
+  /** Puts a trashed model back (by trash id or by its original path) and into the index. */
+  async restore(idOrPath: string): Promise<LibraryModel> {
+    const { items } = await this.trash();
+    const wanted = resolve(idOrPath);
+    const matches = items.filter((i) => i.id === idOrPath || join(i.root, i.path) === wanted || i.path === idOrPath);
+    if (matches.length === 0) throw new ModeldeckError('not_in_trash', `${idOrPath}: not in the trash`);
+    // The same path trashed twice: the latest goes back.
+    const item = matches[matches.length - 1];
+    const store = this.stores.get(item.root)!;
+    return store.withLock(async () => {
+      if (store.get(item.path)) throw new ModeldeckError('exists', `${join(item.root, item.path)}: the library has a model there; nothing restored`);
+      await restoreFromTrash(item.root, item.id);
+      const st = await lstat(join(item.root, item.path));
+      const entry: ModelEntry = item.entry
+        ? { ...item.entry, mtimeMs: st.mtimeMs }
+        : { path: item.path, size: st.size, mtimeMs: 0, fingerprint: '', hashes: {}, hashSources: {}, verified: false, kind: 'unknown', baseModel: 'unknown', evidence: [], conflicts: [], civitai: { status: 'unknown' }, addedAt: Date.now(), warnings: [] };
+      return this.save(store, entry);
+    }, this.lockOptions);
+  }
+
+  // ---- duplicates --------------------------------------------------------------
+
+  /** Files with the same SHA256 in every root, from the index (no model file opened). */
+  duplicates(): Promise<DuplicatesReport> {
+    // Only entries that share a SHA256 or a Civitai version with another are built.
+    const sha = new Map<string, number>();
+    const version = new Map<number, number>();
+    for (const store of this.stores.values()) {
+      for (const [, s, v] of store.groupingKeys()) {
+        if (s) sha.set(s, (sha.get(s) ?? 0) + 1);
+        if (v) version.set(v, (version.get(v) ?? 0) + 1);
+      }
+    }
+    const members: LibraryModel[] = [];
+    for (const [root, store] of this.stores) {
+      for (const [path, s, v] of store.groupingKeys()) {
+        if (!((s && sha.get(s)! > 1) || (v && version.get(v)! > 1))) continue;
+        const e = store.get(path);
+        if (e) members.push({ ...e, root, absolute: `${root}/${e.path}` });
+      }
+    }
+    return findDuplicates(members, this.roots);
+  }
+
+  /**
+   * Cleans duplicate groups: the kept file's SHA256 is verified by reading it,
+   * and each copy is read and must match before it is trashed, or replaced by
+   * a hard link (same file system only) or a symbolic link to the kept file.
+   * With `dryRun` nothing is read or changed: the plan is returned.
+   */
+  async cleanDuplicates(rule: KeepRule, action: 'trash' | 'hardlink' | 'symlink', options: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<CleanupResult> {
+    const { steps, skipped } = planCleanup(await this.duplicates(), rule);
+    const result: CleanupResult = { steps, skipped, done: [], failed: [] };
+    if (options.dryRun) return result;
+    for (const step of steps) {
+      const keptHash = await this.verifiedSha256(step.keep.absolute, options.signal).catch((err: Error) => err);
+      if (keptHash !== step.sha256) {
+        const why = keptHash instanceof Error ? keptHash.message : `its SHA256 is now ${keptHash}, not ${step.sha256}`;
+        for (const c of step.remove) result.failed.push({ path: c.absolute, reason: `kept file ${step.keep.absolute} not verified (${why}); left alone` });
+        continue;
+      }
+      for (const copy of step.remove) {
+        try {
+          const hash = await this.verifiedSha256(copy.absolute, options.signal);
+          if (hash !== step.sha256) throw new ModeldeckError('changed', `its bytes differ from the kept file (SHA256 ${hash}); left alone`);
+          if (action === 'trash') await this.remove(copy.absolute);
+          else await this.replaceWithLink(copy, step.keep, action);
+          result.done.push({ path: copy.absolute, action, kept: step.keep.absolute });
+        } catch (err) {
+          result.failed.push({ path: copy.absolute, reason: (err as Error).message });
+        }
+      }
+    }
+    return result;
+  }
+
+  private async verifiedSha256(file: string, signal?: AbortSignal): Promise<string> {
+    const r = await this.engine.hashFile(file, { hashes: ['SHA256'], signal });
+    return r.hashes.SHA256!;
+  }
+
+  /** Replaces a copy by a link to the kept file: the link is made at a new name beside it, then renamed over it. */
+  private async replaceWithLink(copy: { root: string; path: string; absolute: string }, keep: { absolute: string }, action: 'hardlink' | 'symlink'): Promise<void> {
+    const store = this.stores.get(copy.root)!;
+    await store.withLock(async () => {
+      const entry = store.get(copy.path);
+      const target = await checkedTarget(copy.root, copy.absolute);
+      const before = await lstat(target);
+      if (!before.isFile() || !entry || before.size !== entry.size || before.mtimeMs !== entry.mtimeMs) throw new ModeldeckError('changed', `${copy.absolute}: changed since it was verified; left alone`);
+      if (action === 'hardlink' && before.dev !== (await stat(keep.absolute)).dev) throw new ModeldeckError('cross_device', `${copy.absolute}: on another file system than ${keep.absolute}; a hard link cannot cross it (use --symlink or --trash)`);
+      const tmp = tempPathFor(target);
+      if (action === 'hardlink') await hardLink(keep.absolute, tmp);
+      else await symlink(this.stores.has(copy.root) && keep.absolute.startsWith(copy.root + '/') ? relative(dirname(target), keep.absolute) : keep.absolute, tmp);
+      try {
+        await rename(tmp, target);
+      } catch (err) {
+        await unlink(tmp).catch(() => undefined);
+        throw err;
+      }
+      if (action === 'hardlink') {
+        const st = await lstat(target);
+        this.save(store, { ...entry, mtimeMs: st.mtimeMs, size: st.size });
+      } else {
+        // A link is the kept file reached twice: the next scan follows it as such.
+        store.delete(copy.path);
+      }
+    }, this.lockOptions);
+  }
+
+  // ---- updates -----------------------------------------------------------------
+
+  /** Newer published versions of the identified models (see updates.ts for the rules). */
+  updates(options: UpdateOptions = {}): Promise<UpdatesReport> {
+    if (!this.client) throw new ModeldeckError('offline', 'checking for updates needs Civitai, and this library was opened without it');
+    return checkUpdates(this.client, this.allModels(), options);
+  }
+
+  /**
+   * Ignores updates of a Civitai model: all of them, or `version` and older
+   * ones (a newer version is offered again). Kept on every entry of that model,
+   * so it travels in export/import. `clear` forgets the ignores.
+   */
+  async ignoreUpdates(modelId: number, what: { version?: number; model?: boolean; clear?: boolean }): Promise<number> {
+    let changed = 0;
+    for (const store of this.stores.values()) {
+      await store.withLock(() => {
+        for (const e of [...store.all()]) {
+          if (e.civitai.link?.modelId !== modelId) continue;
+          const updates = what.clear ? undefined : { ...e.updates, ...(what.model ? { model: true as const } : {}), ...(what.version ? { version: Math.max(what.version, e.updates?.version ?? 0) } : {}) };
+          const next: ModelEntry = { ...e };
+          if (updates && Object.keys(updates).length) next.updates = updates;
+          else delete next.updates;
+          store.put(next);
+          changed++;
+        }
+      }, this.lockOptions);
+    }
+    if (changed === 0) throw new ModeldeckError('not_in_library', `Civitai model ${modelId}: no file of it in the library`);
+    return changed;
   }
 
   /**
@@ -277,9 +500,9 @@ export class Library {
     await this.policy.close();
   }
 
-  private async runScan(options: ScanOptions): Promise<ScanReport> {
+  private async runScan(options: ScanOptions, roots: string[] = this.roots): Promise<ScanReport> {
     const started = Date.now();
-    const report = emptyReport(this.roots);
+    const report = emptyReport(roots);
     const progress: ScanProgress = {
       phase: 'walk',
       filesFound: 0,
@@ -293,7 +516,7 @@ export class Library {
       previews: 0,
     };
     const emit = () => options.onProgress?.({ ...progress });
-    for (const root of this.roots) {
+    for (const root of roots) {
       const store = this.stores.get(root)!;
       await store.withLock(async () => {
         try {
@@ -318,6 +541,15 @@ export class Library {
     const out: LibraryModel[] = [];
     for (const [root, store] of this.stores) for (const e of store.all()) out.push({ ...e, root, absolute: `${root}/${e.path}` });
     return out;
+  }
+
+  /** The store of the root that holds `abs` (a path that may not exist yet). */
+  private storeHolding(abs: string): IndexStore | undefined {
+    for (const [root, store] of this.stores) {
+      const rel = relative(root, abs);
+      if (rel && !rel.startsWith('..') && !rel.startsWith(sep)) return store;
+    }
+    return undefined;
   }
 
   private locate(file: string): { root: string; store: IndexStore; rel: string } | undefined {
@@ -353,6 +585,29 @@ export class Library {
     if (!store) throw new ModeldeckError('which_root', `${root}: not a root of this library`);
     return store;
   }
+}
+
+export interface CleanupResult {
+  steps: CleanupStep[];
+  /** Groups the keep rule could not decide. */
+  skipped: string[];
+  done: Array<{ path: string; action: 'trash' | 'hardlink' | 'symlink'; kept: string }>;
+  failed: Array<{ path: string; reason: string }>;
+}
+
+/**
+ * Creates the missing folders of `dir` (a move to `new/folder/name`), after
+ * checking that the deepest folder that exists lies inside `root` once its
+ * links are resolved: no folder is made through a link leading elsewhere.
+ */
+async function makeFolderInside(root: string, dir: string): Promise<void> {
+  let existing = dir;
+  while (!(await lstatOrNull(existing))) existing = dirname(existing);
+  if (existing === dir) return;
+  const real = await realpath(existing);
+  const realRoot = await realpath(root);
+  if (real !== realRoot && !real.startsWith(realRoot + sep)) throw new ModeldeckError('outside', `${existing}: resolves to ${real}, outside the library root ${realRoot}`);
+  await mkdir(dir, { recursive: true });
 }
 
 const managers = new Map<string, Promise<Library>>();

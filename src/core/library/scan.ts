@@ -35,6 +35,8 @@ export interface ScanOptions {
   nsfwLevel?: number;
   signal?: AbortSignal;
   onProgress?: (progress: ScanProgress) => void;
+  /** Hash only the files without a SHA256 this says yes to (an import confirming fingerprint matches); default all. */
+  hashOnly?: (entry: ModelEntry) => boolean;
 }
 
 export interface ScanContext {
@@ -126,7 +128,7 @@ export async function scanRoot(ctx: ScanContext, options: ScanOptions): Promise<
   }
 
   // Hash what has no SHA256 yet (and, with --verify, everything).
-  const toHash = entries().filter((e) => e.size > 0 && !e.warnings.some(isUnreadableWarning) && (options.verify || !e.hashes.SHA256));
+  const toHash = entries().filter((e) => e.size > 0 && !e.warnings.some(isUnreadableWarning) && (options.verify || !e.hashes.SHA256) && (!options.hashOnly || options.hashOnly(e)));
   progress.phase = 'hash';
   progress.filesToHash += toHash.length;
   progress.bytesToHash += toHash.reduce((n, e) => n + e.size, 0);

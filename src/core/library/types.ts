@@ -81,4 +81,18 @@ export interface ModelEntry {
   addedAt: number;
   /** Per-file problems from the last scan (unreadable, malformed header, invalid sidecar...). */
   warnings: string[];
+  /** Updates the user does not want to hear about for this file's Civitai model. */
+  updates?: UpdateIgnores;
+}
+
+/**
+ * Ignored updates, kept on every entry of the Civitai model they are about (so
+ * they travel with the files in export/import). `version`: that version and
+ * every older one are not offered; a newer one is.
+ */
+export interface UpdateIgnores {
+  /** Never offer an update of this model. */
+  model?: true;
+  /** The newest ignored version id. */
+  version?: number;
 }

@@ -11,12 +11,21 @@ import { modelDetails } from './details';
 import type { ModelSession } from './model-session';
 import { readPreview } from './previews';
 import { importDocument } from './validate';
+import { handleMaintenance } from './maintenance-requests';
 
 const PREVIEW_READS = 4;
 
 export async function handleRequest(session: ModelSession, request: PanelRequest, buffers: readonly Uint8Array[]): Promise<unknown> {
   const lib = await session.ready;
   switch (request.type) {
+    case 'updates':
+    case 'ignore-update':
+    case 'duplicates':
+    case 'move':
+    case 'remove':
+    case 'trash':
+    case 'restore':
+      return handleMaintenance(session, lib, request);
     case 'scan':
       return session.scanForWidget({ offline: request.offline, refresh: request.refresh, verify: request.verify });
     case 'cancel':

@@ -81,6 +81,45 @@ function parseCustom(content: unknown): Incoming {
   const isErr = (v: unknown): v is Incoming => isPlainObject(v) && (v as { kind?: unknown }).kind === 'invalid';
 
   switch (request) {
+    case 'updates': {
+      const flags = ['refresh', 'allBases', 'includeEarlyAccess'].map(optBool);
+      for (const v of flags) if (isErr(v)) return v;
+      const [refresh, allBases, includeEarlyAccess] = flags as Array<boolean | undefined>;
+      return ok({ type: 'updates', requestId, refresh, allBases, includeEarlyAccess });
+    }
+    case 'ignore-update': {
+      const id = str('id', LIMITS.id);
+      if (isErr(id)) return id;
+      const scope = c.scope;
+      if (scope !== 'version' && scope !== 'model' && scope !== 'clear') return fail('scope', 'one of version, model, clear');
+      const versionId = c.versionId;
+      if (scope === 'version' && !(typeof versionId === 'number' && Number.isSafeInteger(versionId) && versionId > 0)) return fail('versionId', 'a Civitai version id');
+      return ok({ type: 'ignore-update', requestId, id: id as string, scope, ...(scope === 'version' ? { versionId: versionId as number } : {}) });
+    }
+    case 'duplicates':
+    case 'trash':
+      return ok({ type: request, requestId });
+    case 'remove': {
+      const id = str('id', LIMITS.id);
+      if (isErr(id)) return id;
+      return ok({ type: 'remove', requestId, id: id as string });
+    }
+    case 'move': {
+      const id = str('id', LIMITS.id);
+      if (isErr(id)) return id;
+      const root = optIndex('root');
+      if (isErr(root)) return root;
+      const dest = str('dest', LIMITS.id);
+      if (isErr(dest)) return dest;
+      return ok({ type: 'move', requestId, id: id as string, root: root as number | undefined, dest: dest as string });
+    }
+    case 'restore': {
+      const root = optIndex('root');
+      if (isErr(root)) return root;
+      const trashId = str('trashId', 200);
+      if (isErr(trashId)) return trashId;
+      return ok({ type: 'restore', requestId, root: root as number | undefined, trashId: trashId as string });
+    }
     case 'scan': {
       const offline = optBool('offline');
       const refresh = optBool('refresh');

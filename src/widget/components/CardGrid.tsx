@@ -10,6 +10,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import { useEmitter } from '../hooks';
 import type { ModelsPanelModel } from '../model';
 import { ModelCard, type CardAction } from './ModelCard';
+import type { UpdatesById } from '../filter';
 
 export const CARD_MIN_WIDTH = 220;
 export const GAP = 12;
@@ -26,6 +27,8 @@ export interface GridProps {
   nsfwLevel: number;
   revealed: ReadonlySet<string>;
   busyIds: ReadonlySet<string>;
+  /** Updates by card id (the badge). */
+  updates?: UpdatesById;
   onAction: (action: CardAction, card: Card) => void;
   onCopy: (word: string) => void;
 }
@@ -64,7 +67,7 @@ export function visibleRange(count: number, cols: number, top: number, height: n
   return [firstRow * cols, Math.min(count, lastRow * cols)];
 }
 
-export function CardGrid({ model, cards, nsfwLevel, revealed, busyIds, onAction, onCopy }: GridProps) {
+export function CardGrid({ model, cards, nsfwLevel, revealed, busyIds, updates, onAction, onCopy }: GridProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLDivElement>(null);
   const [view, setView] = useState({ top: 0, width: FALLBACK_VIEWPORT.width, height: FALLBACK_VIEWPORT.height });
@@ -201,6 +204,7 @@ export function CardGrid({ model, cards, nsfwLevel, revealed, busyIds, onAction,
                       previewFailed={model.previews.failed(card)}
                       blurred={overLimit && !revealed.has(card.id)}
                       busy={busyIds.has(card.id)}
+                      update={updates?.get(card.id)}
                       onAction={onAction}
                       onCopy={onCopy}
                     />

@@ -4,7 +4,7 @@
  * Civitai and goes through sanitizeHtml before it is rendered.
  */
 import { useEffect, useState } from 'preact/hooks';
-import type { ModelCard, ModelDetails } from '../../kernel/protocol';
+import type { ModelCard, ModelDetails, UpdateInfo } from '../../kernel/protocol';
 import { BASE_LABELS, KIND_LABELS, displayTitle } from '../filter';
 import { formatBytes, formatCount, formatDate } from '../format';
 import type { ModelsPanelModel } from '../model';
@@ -18,13 +18,15 @@ export interface DetailsViewProps {
   nsfwLevel: number;
   onClose: () => void;
   onCopy: (word: string) => void;
+  /** The update the last check found for this model, if any. */
+  update?: UpdateInfo;
 }
 
 type Loaded = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ok'; details: ModelDetails };
 
 const httpsOnly = (url: string) => /^https:\/\//i.test(url);
 
-export function DetailsView({ model, card, nsfwLevel, onClose, onCopy }: DetailsViewProps) {
+export function DetailsView({ model, card, nsfwLevel, onClose, onCopy, update }: DetailsViewProps) {
   const [loaded, setLoaded] = useState<Loaded>({ state: 'loading' });
   const [shown, setShown] = useState<ReadonlySet<number>>(new Set());
 
@@ -69,6 +71,14 @@ export function DetailsView({ model, card, nsfwLevel, onClose, onCopy }: Details
         </dd>
         <dt>Size</dt>
         <dd>{formatBytes(card.size)}</dd>
+        {update && (
+          <>
+            <dt>Update available</dt>
+            <dd class="md-details-update">
+              {update.current.name} → {update.latest.name} ({[update.latest.baseModel, update.latest.publishedAt?.slice(0, 10), update.latest.size === null ? null : formatBytes(update.latest.size), update.latest.earlyAccess ? 'early access' : null].filter(Boolean).join(', ')})
+            </dd>
+          </>
+        )}
         <dt>Added</dt>
         <dd>{formatDate(card.addedAt)}</dd>
         {c.versionName && (

@@ -17,9 +17,10 @@ const SORTS: { value: SortKey; label: string }[] = [
   { value: 'added', label: 'Date added' },
   { value: 'size', label: 'Size' },
   { value: 'base', label: 'Base model' },
+  { value: 'update', label: 'Update available' },
 ];
 
-const STATUSES: StatusFilter[] = ['identified', 'not_found', 'unverified', 'manual', 'error', 'pending'];
+const STATUSES: StatusFilter[] = ['identified', 'not_found', 'unverified', 'manual', 'error', 'pending', 'update'];
 
 export function FilterBar({ query, onChange, kinds, bases, shown, total }: FilterBarProps) {
   const set = <K extends keyof ViewQuery>(key: K, value: ViewQuery[K]) => onChange({ ...query, [key]: value });
@@ -64,7 +65,7 @@ export function FilterBar({ query, onChange, kinds, bases, shown, total }: Filte
           <option value="any">Any status</option>
           {STATUSES.map((s) => (
             <option key={s} value={s}>
-              {STATUS_LABELS[s as Exclude<StatusFilter, 'any'>]}
+              {s === 'update' ? 'Update available' : STATUS_LABELS[s as Exclude<StatusFilter, 'any' | 'update'>]}
             </option>
           ))}
         </select>

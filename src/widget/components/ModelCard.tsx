@@ -3,12 +3,12 @@
  * kind / base model / size badges, status, trained words that copy on click,
  * the Civitai link and the actions.
  */
-import type { ModelCard as Card, ModelStatus } from '../../kernel/protocol';
+import type { ModelCard as Card, ModelStatus, UpdateInfo } from '../../kernel/protocol';
 import { BASE_LABELS, KIND_LABELS, STATUS_LABELS, displayTitle } from '../filter';
 import { formatBytes } from '../format';
 import type { PreviewMedia } from '../previews';
 
-export type CardAction = 'refresh' | 'edit' | 'details' | 'reveal';
+export type CardAction = 'refresh' | 'edit' | 'details' | 'reveal' | 'move' | 'trash' | 'ignore-update' | 'ignore-model';
 
 export interface ModelCardProps {
   card: Card;
@@ -18,6 +18,8 @@ export interface ModelCardProps {
   previewFailed: boolean;
   blurred: boolean;
   busy: boolean;
+  /** A newer version of this card's Civitai model, when the last check found one. */
+  update?: UpdateInfo;
   onAction: (action: CardAction, card: Card) => void;
   onCopy: (word: string) => void;
 }
@@ -35,7 +37,7 @@ export function safeCivitaiUrl(url: string | null): string | null {
   }
 }
 
-export function ModelCard({ card, index, media, previewFailed, blurred, busy, onAction, onCopy }: ModelCardProps) {
+export function ModelCard({ card, index, media, previewFailed, blurred, busy, update, onAction, onCopy }: ModelCardProps) {
   const c = card.civitai;
   const title = displayTitle(card);
   const page = safeCivitaiUrl(c.pageUrl);
@@ -81,6 +83,7 @@ export function ModelCard({ card, index, media, previewFailed, blurred, busy, on
             </span>
           ))}
         </div>
+        {update && <UpdateBadge update={update} onIgnore={(what) => onAction(what, card)} />}
         {card.trainedWords.length > 0 && (
           <ul class="md-words" aria-label="Trained words (click to copy)">
             {card.trainedWords.slice(0, 8).map((w, i) => (
@@ -108,8 +111,35 @@ export function ModelCard({ card, index, media, previewFailed, blurred, busy, on
           <button type="button" class="md-button md-small" onClick={() => onAction('details', card)}>
             Details
           </button>
+          <button type="button" class="md-button md-small" disabled={busy} onClick={() => onAction('move', card)} title="Move or rename the file with its sidecars">
+            Move
+          </button>
+          <button type="button" class="md-button md-small" disabled={busy} onClick={() => onAction('trash', card)} title="Move the file with its sidecars to the library's trash (restorable)">
+            Trash
+          </button>
         </div>
       </div>
     </article>
+  );
+}
+
+/** "Update: v1 → v2" with its date, size and base model, and the two ignore buttons. */
+function UpdateBadge({ update, onIgnore }: { update: UpdateInfo; onIgnore: (what: 'ignore-update' | 'ignore-model') => void }) {
+  const l = update.latest;
+  const detail = [l.baseModel, l.publishedAt?.slice(0, 10), l.size === null ? null : formatBytes(l.size), l.earlyAccess ? 'early access' : null].filter(Boolean).join(' · ');
+  const page = safeCivitaiUrl(l.pageUrl);
+  return (
+    <div class="md-update" role="note">
+      <span class="md-status md-status-update" title={detail}>
+        Update: {update.current.name} → {page ? <a href={page} target="_blank" rel="noopener noreferrer">{l.name}</a> : l.name}
+      </span>
+      <span class="md-update-detail">{detail}</span>
+      <button type="button" class="md-link-button" onClick={() => onIgnore('ignore-update')} title="Hide this version (a newer one is shown again)">
+        Ignore version
+      </button>
+      <button type="button" class="md-link-button" onClick={() => onIgnore('ignore-model')} title="Never show updates of this model">
+        Ignore model
+      </button>
+    </div>
   );
 }
