@@ -63,5 +63,10 @@ class ModeldeckLab(LabServerApp):
         super().initialize_handlers()
 
 
+def _jupyter_server_extension_points():
+    # Run as a script this module is __main__: tells jupyter_server which app it holds.
+    return [{"module": "__main__", "app": ModeldeckLab}]
+
+
 if __name__ == "__main__":
     ModeldeckLab.launch_instance()
