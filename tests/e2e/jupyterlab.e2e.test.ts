@@ -125,8 +125,15 @@ test('the notebook runs in the modeldeck kernel, and its cell shows the panel', 
   await page.evaluate(() => window.jupyterapp!.commands.execute('notebook:run-all-cells'));
   await panel().waitFor();
   expect(await panel().getByRole('toolbar', { name: 'Library actions' }).count()).toBe(1);
-  // The labextension's ./style entry loaded: the panel's own CSS applies (a grid, not a block).
-  await panel().locator('.md-count').waitFor();
+  // The labextension's ./style entry loaded (the panel's own variables are defined), and the
+  // light theme's variables reach it: its brand colour is JupyterLab's, not the fallback.
+  const colours = await panel().evaluate((el) => {
+    const style = getComputedStyle(el);
+    return { fallback: style.getPropertyValue('--md-fb-brand').trim(), brand: style.getPropertyValue('--md-brand').trim(), lab: getComputedStyle(document.body).getPropertyValue('--jp-brand-color1').trim() };
+  });
+  expect(colours.fallback).toBe('#1976d2');
+  expect(colours.lab).not.toBe('');
+  expect(colours.brand).toBe(colours.lab);
   await shot('01-shown');
 });
 

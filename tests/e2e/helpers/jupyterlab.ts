@@ -3,7 +3,7 @@
  * installed and built on demand into a cache folder outside the repository:
  *
  *   <cache>/deps-<hash of package.json + lock>/node_modules        npm ci, ~1-1.5 min, once per lock
- *   <cache>/deps-.../builds/<hash of every file of the folder>/    the sources, copied, and
+ *   <cache>/deps-.../builds/<hash of the build's inputs>/          the sources, copied, and
  *       out/static, out/schemas, out/themes                        their build (rspack, seconds)
  *
  * The sources are copied next to the cached node_modules so that everything
@@ -16,7 +16,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { REPO } from './site';
@@ -36,13 +36,16 @@ export function labCacheRoot(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'modeldeck', 'jupyterlab-e2e');
 }
 
-/** The files of the lab folder that make the build (no node_modules or outputs), sorted. */
-function sourceFiles(dir = LAB_SOURCES): string[] {
+/**
+ * What the build is made of (lab_server.py and templates/ are not: the server
+ * runs them from the repository), every file sorted.
+ */
+const BUILD_INPUTS = ['package.json', 'package-lock.json', 'build.js', 'rspack.config.js', 'src'];
+
+function sourceFiles(paths = BUILD_INPUTS.map((p) => join(LAB_SOURCES, p))): string[] {
   const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (['node_modules', 'generated', 'out', '__pycache__'].includes(e.name)) continue;
-    const path = join(dir, e.name);
-    if (e.isDirectory()) out.push(...sourceFiles(path));
+  for (const path of paths) {
+    if (statSync(path).isDirectory()) out.push(...sourceFiles(readdirSync(path).map((e) => join(path, e))));
     else out.push(path);
   }
   return out.sort();

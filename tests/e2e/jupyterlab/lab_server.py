@@ -55,6 +55,9 @@ class ModeldeckLab(LabServerApp):
         self.workspaces_dir = os.path.join(runtime, "lab-workspaces")
         for d in (self.app_settings_dir, self.user_settings_dir, self.workspaces_dir):
             os.makedirs(d, exist_ok=True)
+        # No "notified about official Jupyter news?" toast over the panel in the screenshots.
+        with open(os.path.join(self.app_settings_dir, "overrides.json"), "w") as f:
+            json.dump({"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}, f)
         super().initialize_templates()
 
     def initialize_handlers(self):
