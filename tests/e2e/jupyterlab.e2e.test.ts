@@ -32,6 +32,7 @@ let page: Page;
 let root: string;
 const files: Record<string, MadeFile> = {};
 let linkTarget: { modelId: number; versionId: number };
+let labDir: string;
 
 /** The parts of JupyterLab's application object the test reads (window.jupyterapp, as JupyterLab's own page sets). */
 interface LabApp {
@@ -55,6 +56,11 @@ function makeLibrary(dir: string): void {
   }
   files.toLink = writeModel(dir, 'Lora/to-link.safetensors', loraBytes());
   linkTarget = fake.addVersion({ modelName: 'Linked By Url', baseModel: 'SD 1.5', trainedWords: ['linked_word'], images: 1, files: [{ name: 'linked-by-url.safetensors', hashes: { SHA256: 'AB'.repeat(32) } }] });
+}
+
+/** The kernels' environment: the fake Civitai, a private cache, not Colab. */
+function kernelEnv(): NodeJS.ProcessEnv {
+  return { CIVITAI_BASE_URL: fake.url, CIVITAI_FALLBACK_BASE_URLS: '', CIVITAI_TOKEN: '', MODELDECK_CACHE_DIR: join(tmp.path, 'cache'), MODELDECK_COLAB: '0' };
 }
 
 /** A notebook in the modeldeck kernel whose one cell shows the panel. */
@@ -81,15 +87,15 @@ beforeAll(async () => {
   if (missing) throw new Error(`e2e prerequisites: ${missing} (.ci/run installs them)`);
   mkdirSync(SHOTS, { recursive: true });
   // First run: npm ci and a build into the cache (about a minute); later runs find both there.
-  const lab = ensureLabBuild();
+  labDir = ensureLabBuild().dir;
   tmp.path = mkdtempSync(join(tmpdir(), 'modeldeck-e2e-lab-'));
   fake = await new FakeCivitai({ fixturesDir: null }).start();
   root = join(tmp.path, 'models');
   makeLibrary(root);
   server = await startJupyterServer({
     dir: join(tmp.path, 'jupyter'),
-    lab: { buildDir: lab.dir },
-    env: { CIVITAI_BASE_URL: fake.url, CIVITAI_FALLBACK_BASE_URLS: '', CIVITAI_TOKEN: '', MODELDECK_CACHE_DIR: join(tmp.path, 'cache'), MODELDECK_COLAB: '0' },
+    lab: { buildDir: labDir },
+    env: kernelEnv(),
   });
   writeNotebook(join(server.projectDir, 'panel.ipynb'));
   browser = await launchChromium(tmp.path, { width: 1400, height: 1000 });
@@ -170,6 +176,45 @@ test('the link dialog links a file by its Civitai URL and the card updates', asy
   expect(await linked.locator('.md-card-sub').textContent()).toBe(`v${linkTarget.versionId}`);
   expect(await card('to-link').count()).toBe(0);
   await shot('04-linked');
+});
+
+/**
+ * Shows the panel above came through the installed labextension and nothing else. A second
+ * server and kernel cost about 20 s on a 2-core machine, as much as the rest of this file once
+ * built, so `npm test` leaves it out: run with MODELDECK_E2E_LAB_CONTROL=1.
+ */
+const controlTest = process.env.MODELDECK_E2E_LAB_CONTROL === '1' ? test : test.skip;
+
+controlTest('negative control: the same page without the labextension cannot render the panel', async () => {
+  // Same build, same notebook, but only `modeldeck kernel install`: no labextensions/modeldeck.
+  const bare = await startJupyterServer({ dir: join(tmp.path, 'jupyter-bare'), lab: { buildDir: labDir, labextension: false }, env: kernelEnv() });
+  const other = await browser.context.newPage();
+  other.setDefaultTimeout(WAIT_MS);
+  const seen: string[] = [];
+  other.on('console', (m) => seen.push(m.text()));
+  try {
+    writeNotebook(join(bare.projectDir, 'panel.ipynb'));
+    await other.goto(`${bare.url}/lab/tree/panel.ipynb?token=${bare.token}`);
+    await other.waitForFunction(
+      () => {
+        const kernel = window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel;
+        return kernel?.name === 'modeldeck' && kernel.status === 'idle';
+      },
+      null,
+      { timeout: WAIT_MS },
+    );
+    expect(await other.evaluate(() => [Object.keys(window._JUPYTERLAB ?? {}), window.jupyterapp!.isPluginActivated('modeldeck:plugin')])).toEqual([[], false]);
+    // The widget manager has no modeldeck module: it says so on the console when the cell's widget arrives.
+    const refused = other.waitForEvent('console', { predicate: (m) => m.text().includes('No version of module modeldeck is registered'), timeout: WAIT_MS });
+    await other.evaluate(() => window.jupyterapp!.commands.execute('notebook:run-all-cells'));
+    await refused;
+    expect(await other.locator('.modeldeck-panel').count()).toBe(0);
+  } finally {
+    await other.screenshot({ path: join(SHOTS, '05-without-labextension.png') }).catch(() => undefined);
+    writeFileSync(join(SHOTS, '05-console.txt'), seen.join('\n') + '\n');
+    await other.close();
+    await bare.stop();
+  }
 });
 
 test('no console error of modeldeck along the way', async () => {

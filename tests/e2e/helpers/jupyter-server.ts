@@ -26,9 +26,10 @@ export interface JupyterServerOptions {
   /**
    * Serve a JupyterLab page at /lab: the built front end (helpers/jupyterlab.ts)
    * through tests/e2e/jupyterlab/lab_server.py, and `modeldeck jupyter install
-   * --prefix` instead of `kernel install`, so the labextension is where the page looks.
+   * --prefix` instead of `kernel install`, so the labextension is where the page looks
+   * (`labextension: false`: the kernelspec alone, for a page without modeldeck's extension).
    */
-  lab?: { buildDir: string };
+  lab?: { buildDir: string; labextension?: boolean };
 }
 
 export interface JupyterServer {
@@ -64,7 +65,7 @@ export async function startJupyterServer(options: JupyterServerOptions): Promise
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   mkdirSync(join(dirs.project, 'node_modules'), { recursive: true });
   symlinkSync(REPO, join(dirs.project, 'node_modules', 'modeldeck'));
-  const jupyterPath = installKernelSpec(join(dir, 'prefix'), options.lab ? 'jupyter' : 'kernel');
+  const jupyterPath = installKernelSpec(join(dir, 'prefix'), options.lab && options.lab.labextension !== false ? 'jupyter' : 'kernel');
   const token = randomBytes(16).toString('hex');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
