@@ -55,9 +55,12 @@ class ModeldeckLab(LabServerApp):
         self.workspaces_dir = os.path.join(runtime, "lab-workspaces")
         for d in (self.app_settings_dir, self.user_settings_dir, self.workspaces_dir):
             os.makedirs(d, exist_ok=True)
-        # No "notified about official Jupyter news?" toast over the panel in the screenshots.
+        # No "notified about official Jupyter news?" toast over the panel in the screenshots, and
+        # no update check: /lab/api/update is the jupyterlab package's, not here (the page's
+        # catch-all would answer it with HTML).
+        overrides = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
         with open(os.path.join(self.app_settings_dir, "overrides.json"), "w") as f:
-            json.dump({"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}, f)
+            json.dump(overrides, f)
         super().initialize_templates()
 
     def initialize_handlers(self):
