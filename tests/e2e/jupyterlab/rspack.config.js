@@ -59,6 +59,7 @@ module.exports = (out) => {
   // go to `out`; generated/style.js (the packages' CSS imports) is imported by src/index.js.
   const themes = Build.ensureAssets({ output: path.join(__dirname, 'generated'), schemaOutput: out, themeOutput: out, packageNames: PACKAGES });
   const main = merge(baseConfig, {
+    // Not minified: the build takes seconds instead of a minute, and size does not matter on 127.0.0.1.
     mode: 'development',
     devtool: false,
     entry: { main: path.join(__dirname, 'src', 'bootstrap.js') },
