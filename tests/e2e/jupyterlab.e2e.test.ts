@@ -89,6 +89,21 @@ function isNoise(text: string): boolean {
 /** Paths of the page's requests that failed (status >= 400). */
 const failedRequests: string[] = [];
 
+/**
+ * Once in about ten runs on a heavily loaded machine the design-token recursion did not stop
+ * at its usual two dozen errors but ran on (182,000 in one run), starving the page before the
+ * cell ran, and every wait ran into its limit. `guarded` turns that into one prompt failure
+ * that says what happened, instead of ten minutes of timeouts.
+ */
+const STORM = 1000;
+let noise = 0;
+let stormed!: (err: Error) => void;
+const storm = new Promise<never>((_, reject) => (stormed = reject));
+storm.catch(() => undefined);
+function guarded<T>(wait: Promise<T>): Promise<T> {
+  return Promise.race([wait, storm]);
+}
+
 beforeAll(async () => {
   const missing = missingChromium() ?? missingPrerequisites();
   if (missing) throw new Error(`e2e prerequisites: ${missing} (.ci/run installs them)`);
@@ -108,6 +123,10 @@ beforeAll(async () => {
   browser = await launchChromium(tmp.path, { width: 1400, height: 1000 });
   page = browser.page;
   page.setDefaultTimeout(WAIT_MS);
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Maximum call stack size exceeded/.test(m.text()) && ++noise === STORM)
+      stormed(new Error(`${STORM} "Maximum call stack size exceeded" errors from JupyterLab's design tokens (@jupyter/web-components, @microsoft/fast-foundation): the page is starved; not modeldeck's`));
+  });
   page.on('response', (r) => r.status() >= 400 && failedRequests.push(`${r.status()} ${new URL(r.url()).pathname}`));
   await page.goto(`${server.url}/lab/tree/panel.ipynb?token=${server.token}`);
 }, 600_000);
@@ -121,23 +140,25 @@ afterAll(async () => {
 }, 60_000);
 
 test('JupyterLab loads the installed labextension: the modeldeck container is federated and modeldeck:plugin is activated', async () => {
-  await page.waitForFunction(() => !!window.jupyterapp && window.jupyterapp.isPluginActivated('modeldeck:plugin'), null, { timeout: WAIT_MS });
+  await guarded(page.waitForFunction(() => !!window.jupyterapp && window.jupyterapp.isPluginActivated('modeldeck:plugin'), null, { timeout: WAIT_MS }));
   expect(await page.evaluate(() => Object.keys(window._JUPYTERLAB ?? {}).sort())).toEqual(['modeldeck']);
   expect(await page.evaluate(() => window.jupyterapp!.isPluginActivated('@jupyter-widgets/jupyterlab-manager:plugin'))).toBe(true);
 });
 
 test('the notebook runs in the modeldeck kernel, and its cell shows the panel', async () => {
   // The notebook's kernelspec starts the modeldeck kernel; wait until it is up and idle.
-  await page.waitForFunction(
-    () => {
-      const kernel = window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel;
-      return kernel?.name === 'modeldeck' && kernel.status === 'idle';
-    },
-    null,
-    { timeout: WAIT_MS },
+  await guarded(
+    page.waitForFunction(
+      () => {
+        const kernel = window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel;
+        return kernel?.name === 'modeldeck' && kernel.status === 'idle';
+      },
+      null,
+      { timeout: WAIT_MS },
+    ),
   );
-  await page.evaluate(() => window.jupyterapp!.commands.execute('notebook:run-all-cells'));
-  await panel().waitFor();
+  await guarded(page.evaluate(() => window.jupyterapp!.commands.execute('notebook:run-all-cells')));
+  await guarded(panel().waitFor());
   expect(await panel().getByRole('toolbar', { name: 'Library actions' }).count()).toBe(1);
   // The labextension's ./style entry loaded (the panel's own variables are defined), and the
   // light theme's variables reach it: its brand colour is JupyterLab's, not the fallback.
@@ -152,8 +173,8 @@ test('the notebook runs in the modeldeck kernel, and its cell shows the panel', 
 });
 
 test('Scan: cards with previews from the kernel (object URLs, images loaded)', async () => {
-  await panel().getByRole('button', { name: 'Scan', exact: true }).click();
-  await page.waitForFunction(() => document.querySelector('.jp-OutputArea .modeldeck-panel .md-count')?.textContent === '5 models');
+  await guarded(panel().getByRole('button', { name: 'Scan', exact: true }).click());
+  await guarded(page.waitForFunction(() => document.querySelector('.jp-OutputArea .modeldeck-panel .md-count')?.textContent === '5 models'));
   await page.waitForFunction(() => document.querySelectorAll('.jp-OutputArea .modeldeck-panel .md-status-identified').length === 4);
   // Aurora Glow, Brushwork Ink and Cyber Alley have a preview on Civitai: fetched by the kernel, sent as bytes.
   await page.waitForFunction(() => {
@@ -169,7 +190,7 @@ test('Scan: cards with previews from the kernel (object URLs, images loaded)', a
 });
 
 test('the link dialog links a file by its Civitai URL and the card updates', async () => {
-  await card('to-link').getByRole('button', { name: 'Hash / link' }).click();
+  await guarded(card('to-link').getByRole('button', { name: 'Hash / link' }).click());
   const dialog = panel().getByRole('dialog');
   await dialog.waitFor();
   expect(await dialog.textContent()).toContain(files.toLink.SHA256);

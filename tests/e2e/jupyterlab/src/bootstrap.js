@@ -32,6 +32,9 @@ void (async function bootstrap() {
   const federated = config.federated_extensions || [];
   const loaded = await Promise.allSettled(federated.map((data) => loadContainer(config.fullLabextensionsUrl, data)));
   loaded.forEach((r, i) => r.status === 'rejected' && console.error(`extension ${federated[i].name}:`, r.reason));
+  // JupyterLab's own bootstrap starts the app on the window's load event; parts of the core
+  // (@jupyter/web-components' theme listener) start differently before it.
+  if (document.readyState !== 'complete') await new Promise((resolve) => window.addEventListener('load', resolve, { once: true }));
   const { main } = await import('./index');
   await main(federated.filter((_, i) => loaded[i].status === 'fulfilled'));
 })();
