@@ -20,9 +20,16 @@ export interface JupyterServerOptions {
   /** Scratch folder for the server's directories (created). */
   dir: string;
   /** Served under /static/. */
-  staticDir: string;
+  staticDir?: string;
   /** Extra environment for the server and so for its kernels (CIVITAI_BASE_URL...). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Serve a JupyterLab page at /lab: the built front end (helpers/jupyterlab.ts)
+   * through tests/e2e/jupyterlab/lab_server.py, and `modeldeck jupyter install
+   * --prefix` instead of `kernel install`, so the labextension is where the page looks
+   * (`labextension: false`: the kernelspec alone, for a page without modeldeck's extension).
+   */
+  lab?: { buildDir: string; labextension?: boolean };
 }
 
 export interface JupyterServer {
@@ -46,9 +53,9 @@ export function missingPrerequisites(): string | null {
   return null;
 }
 
-/** `modeldeck kernel install --prefix`, as a user would run it. Returns the prefix's share/jupyter. */
-export function installKernelSpec(prefix: string): string {
-  execFileSync(process.execPath, [join(REPO, 'bin', 'modeldeck.js'), 'kernel', 'install', '--prefix', prefix], { stdio: 'pipe' });
+/** `modeldeck kernel install --prefix` (or `jupyter install`: kernelspec and labextension), as a user would run it. Returns the prefix's share/jupyter. */
+export function installKernelSpec(prefix: string, what: 'kernel' | 'jupyter' = 'kernel'): string {
+  execFileSync(process.execPath, [join(REPO, 'bin', 'modeldeck.js'), what, 'install', '--prefix', prefix], { stdio: 'pipe' });
   return join(prefix, 'share', 'jupyter');
 }
 
@@ -58,7 +65,7 @@ export async function startJupyterServer(options: JupyterServerOptions): Promise
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   mkdirSync(join(dirs.project, 'node_modules'), { recursive: true });
   symlinkSync(REPO, join(dirs.project, 'node_modules', 'modeldeck'));
-  const jupyterPath = installKernelSpec(join(dir, 'prefix'));
+  const jupyterPath = installKernelSpec(join(dir, 'prefix'), options.lab && options.lab.labextension !== false ? 'jupyter' : 'kernel');
   const token = randomBytes(16).toString('hex');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -67,6 +74,8 @@ export async function startJupyterServer(options: JupyterServerOptions): Promise
     JUPYTER_DATA_DIR: dirs.data,
     JUPYTER_RUNTIME_DIR: dirs.runtime,
     JUPYTER_PATH: jupyterPath,
+    // The lab server: no /etc/jupyter or /usr/etc/jupyter config (Debian's server extensions and their settings).
+    ...(options.lab ? { JUPYTER_NO_CONFIG: '1' } : {}),
     // The kernel's own Node must not pick up the test runner's flags.
     NODE_OPTIONS: '',
   };
@@ -75,13 +84,21 @@ export async function startJupyterServer(options: JupyterServerOptions): Promise
   // A free port can be taken between asking and binding: try a few.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
+    const launcher = options.lab
+      ? [
+          join(REPO, 'tests', 'e2e', 'jupyterlab', 'lab_server.py'),
+          `--ModeldeckLab.build_dir=${options.lab.buildDir}`,
+          // Only the prefix `modeldeck jupyter install` wrote to (not Debian's /usr/share/jupyter/labextensions).
+          `--ModeldeckLab.labextensions_path=${join(jupyterPath, 'labextensions')}`,
+        ]
+      : ['-m', 'jupyter_server'];
     const child = spawn(
       PYTHON,
       [
-        '-m', 'jupyter_server', '--no-browser', '--allow-root',
+        ...launcher, '--no-browser', '--allow-root',
         '--ServerApp.ip=127.0.0.1', `--ServerApp.port=${port}`, '--ServerApp.port_retries=0',
         `--ServerApp.token=${token}`, `--ServerApp.root_dir=${dirs.project}`,
-        `--ServerApp.extra_static_paths=${options.staticDir}`,
+        ...(options.staticDir ? [`--ServerApp.extra_static_paths=${options.staticDir}`] : []),
       ],
       { cwd: dirs.project, env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
