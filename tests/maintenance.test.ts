@@ -1,6 +1,6 @@
 // Keeping a library tidy, on real files and the fake Civitai over real HTTP:
 // duplicates and their verified clean-up, mv/rm/restore with sidecars, updates, import into an unscanned root.
-import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { Library } from '../src/core/library';
 import { moveAll } from '../src/core/library/file-moves';
@@ -232,7 +232,8 @@ describe('mv, rm, restore', () => {
 
   test('mv to another root on another file system copies, verifies, then removes; the entry moves between indexes', async () => {
     const a = newRoot();
-    const shm = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(tmp.path).dev ? newRoot('/dev/shm') : newRoot();
+    // A folder of this run's own on the second file system: two test runs at once (or one killed earlier) never share it.
+    const shm = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(tmp.path).dev ? mkdtempSync(join('/dev/shm', 'mdk-mv-')) : newRoot();
     shmRoots.push(shm);
     const m = writeModel(a, 'x.safetensors', loraBytes());
     sidecars(m);
