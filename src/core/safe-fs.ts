@@ -16,7 +16,7 @@
  * Every refusal is one line naming the path and, for a link, where it points.
  */
 import { constants, type Stats, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync } from 'node:fs';
-import { lstat, mkdir, open, readlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { ModeldeckError } from './errors';
 
 const { O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
@@ -46,7 +46,7 @@ export async function openSafely(path: string, mode: SafeOpenMode, permissions =
   try {
     fh = await open(path, FLAGS[mode], permissions);
   } catch (err) {
-    throw await refusalFor(path, err);
+    throw refusalFor(path, err);
   }
   try {
     const st = await fh.stat();
@@ -64,7 +64,7 @@ export function openSafelySync(path: string, mode: SafeOpenMode, permissions = 0
   try {
     fd = openSync(path, FLAGS[mode], permissions);
   } catch (err) {
-    throw refusalForSync(path, err);
+    throw refusalFor(path, err);
   }
   const st = fstatSync(fd);
   if (!st.isFile()) {
@@ -80,37 +80,41 @@ export function openSafelySync(path: string, mode: SafeOpenMode, permissions = 0
  * modeldeck writes "inside" it can land elsewhere.
  */
 export async function ensureRealDir(dir: string): Promise<void> {
-  const st = await lstat(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
-    throw err;
-  });
-  if (st?.isDirectory()) return;
-  if (st?.isSymbolicLink()) throw new UnsafeFileError(dir, `a symbolic link (to ${await readlink(dir).catch(() => '?')}) where modeldeck keeps its own folder; remove the link`);
-  if (st) throw new UnsafeFileError(dir, `${describeType(st)} where modeldeck keeps its own folder`);
+  if (isOwnDir(dir, await lstatOrNull(dir))) return;
   await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'EEXIST') throw err;
   });
   // Someone may have raced us with a link between the lstat and the mkdir.
-  const again = await lstat(dir);
-  if (!again.isDirectory()) throw new UnsafeFileError(dir, 'replaced by something other than a folder while being created');
+  if (!(await lstat(dir)).isDirectory()) throw new UnsafeFileError(dir, 'replaced by something other than a folder while being created');
 }
 
+/** The synchronous form, for the journal's first append. */
 export function ensureRealDirSync(dir: string): void {
-  let st: ReturnType<typeof lstatSync> | undefined;
-  try {
-    st = lstatSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  if (st?.isDirectory()) return;
-  if (st?.isSymbolicLink()) throw new UnsafeFileError(dir, `a symbolic link (to ${safeReadlinkSync(dir)}) where modeldeck keeps its own folder; remove the link`);
-  if (st) throw new UnsafeFileError(dir, `${describeType(st)} where modeldeck keeps its own folder`);
+  if (isOwnDir(dir, lstatOrNullSync(dir))) return;
   try {
     mkdirSync(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
   if (!lstatSync(dir).isDirectory()) throw new UnsafeFileError(dir, 'replaced by something other than a folder while being created');
+}
+
+/** True when `st` is a folder, false when nothing is there; anything else at `dir` is refused. */
+function isOwnDir(dir: string, st: Stats | null): boolean {
+  if (!st) return false;
+  if (st.isDirectory()) return true;
+  if (st.isSymbolicLink()) throw new UnsafeFileError(dir, `a symbolic link (to ${safeReadlinkSync(dir)}) where modeldeck keeps its own folder; remove the link`);
+  throw new UnsafeFileError(dir, `${describeType(st)} where modeldeck keeps its own folder`);
+}
+
+function lstatOrNullSync(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw err;
+  }
 }
 
 /** What lstat says a path is, or null when it does not exist. */
@@ -134,15 +138,12 @@ export function describeType(st: { isSymbolicLink(): boolean; isDirectory(): boo
   return 'not a regular file';
 }
 
-/** ELOOP from O_NOFOLLOW means the last component is a link; ENXIO is a FIFO opened for writing with no reader. */
-async function refusalFor(path: string, err: unknown): Promise<unknown> {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ELOOP' || code === 'EMLINK') return new UnsafeFileError(path, `a symbolic link (to ${await readlink(path).catch(() => '?')}); modeldeck does not follow links it did not make`);
-  if (code === 'ENXIO' || code === 'ENODEV') return new UnsafeFileError(path, 'a FIFO or device, not a regular file');
-  return err;
-}
-
-function refusalForSync(path: string, err: unknown): unknown {
+/**
+ * ELOOP from O_NOFOLLOW means the last component is a link; ENXIO is a FIFO
+ * opened for writing with no reader. (Error paths only: the readlink that
+ * names the target may be synchronous.)
+ */
+function refusalFor(path: string, err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ELOOP' || code === 'EMLINK') return new UnsafeFileError(path, `a symbolic link (to ${safeReadlinkSync(path)}); modeldeck does not follow links it did not make`);
   if (code === 'ENXIO' || code === 'ENODEV') return new UnsafeFileError(path, 'a FIFO or device, not a regular file');

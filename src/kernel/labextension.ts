@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { dataDirOf, type KernelSpecScope } from './kernelspec';
+import { isProcessAlive } from '../core/process-alive';
 
 export const LABEXTENSION_NAME = 'modeldeck';
 
@@ -100,15 +101,7 @@ async function removeLeftovers(parent: string): Promise<void> {
   const pattern = new RegExp(`^\\.${LABEXTENSION_NAME}\\.(?:staging|old)-(\\d+)-`);
   for (const name of await readdir(parent).catch(() => [] as string[])) {
     const pid = pattern.exec(name)?.[1];
-    if (pid && !isAlive(Number(pid))) await rm(join(parent, name), { recursive: true, force: true });
+    if (pid && !isProcessAlive(Number(pid))) await rm(join(parent, name), { recursive: true, force: true });
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

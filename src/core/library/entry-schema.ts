@@ -42,14 +42,34 @@ export function checkEntry(x: unknown): { entry: ModelEntry } | { error: string 
   return error ? { error } : { entry: x as ModelEntry };
 }
 
-function entryProblem(x: unknown): string | null {
+/**
+ * A model of an export: what it shares with an entry (path, size, fingerprint,
+ * hashes, Civitai state, manual edits, update ignores) is checked as an
+ * entry's is; hash sources need only be an object (import keeps its own).
+ */
+export function exportedModelProblem(x: unknown): string | null {
   if (!isObj(x)) return 'not an object';
+  const identity = identityProblem(x);
+  if (identity) return identity;
+  if (x.hashSources !== undefined && !isObj(x.hashSources)) return 'hashSources is not an object';
+  return civitaiProblem(x.civitai) ?? manualProblem(x.manual) ?? updatesProblem(x.updates);
+}
+
+/** The fields that say which file a row is about. */
+function identityProblem(x: Record<string, unknown>): string | null {
   const badPath = unsafeEntryPath(x.path);
   if (badPath) return badPath;
   if (!isCount(x.size)) return 'size is not a byte count';
-  if (!isTime(x.mtimeMs)) return 'mtimeMs is not a time';
   if (typeof x.fingerprint !== 'string' || x.fingerprint.length > 200) return 'fingerprint is not a string';
   if (!isHashes(x.hashes)) return 'hashes are not hex digests';
+  return null;
+}
+
+function entryProblem(x: unknown): string | null {
+  if (!isObj(x)) return 'not an object';
+  const identity = identityProblem(x);
+  if (identity) return identity;
+  if (!isTime(x.mtimeMs)) return 'mtimeMs is not a time';
   if (!isObj(x.hashSources) || !Object.entries(x.hashSources).every(([k, v]) => HASH_KEYS.has(k) && SOURCES.has(v as string))) return 'hashSources are invalid';
   if (typeof x.verified !== 'boolean') return 'verified is not a boolean';
   if (!KINDS.has(x.kind as string)) return 'kind is unknown';
@@ -66,7 +86,7 @@ function entryProblem(x: unknown): string | null {
 }
 
 /** Also checks the update ignores of an imported model. */
-export function updatesProblem(u: unknown): string | null {
+function updatesProblem(u: unknown): string | null {
   if (u === undefined) return null;
   if (!isObj(u)) return 'updates is not an object';
   if (u.model !== undefined && u.model !== true) return 'updates.model is not true';
@@ -75,8 +95,8 @@ export function updatesProblem(u: unknown): string | null {
   return null;
 }
 
-/** Also checks the Civitai part of an imported model. */
-export function civitaiProblem(c: unknown): string | null {
+/** The Civitai part of an entry (or of an exported model). */
+function civitaiProblem(c: unknown): string | null {
   if (!isObj(c) || !STATUSES.has(c.status as string)) return 'civitai.status is invalid';
   if (c.checkedAt !== undefined && !isTime(c.checkedAt)) return 'civitai.checkedAt is not a time';
   if (c.parentPending !== undefined && c.parentPending !== true) return 'civitai.parentPending is not true';
@@ -93,7 +113,7 @@ export function civitaiProblem(c: unknown): string | null {
   return null;
 }
 
-export function manualProblem(m: unknown): string | null {
+function manualProblem(m: unknown): string | null {
   if (m === undefined) return null;
   if (!isObj(m)) return 'manual is not an object';
   if (m.link !== undefined) {
@@ -104,7 +124,7 @@ export function manualProblem(m: unknown): string | null {
   return null;
 }
 
-export function isHashes(h: unknown): boolean {
+function isHashes(h: unknown): boolean {
   return isObj(h) && Object.entries(h).every(([k, v]) => HASH_KEYS.has(k) && typeof v === 'string' && /^[0-9A-F]{8,64}$/.test(v));
 }
 

@@ -7,7 +7,7 @@
  */
 import { ModeldeckError } from '../errors';
 import { HASH_NAMES, type FileHashes } from '../hash/names';
-import { checkEntry, civitaiProblem, isHashes, manualProblem, unsafeEntryPath, updatesProblem } from './entry-schema';
+import { checkEntry, exportedModelProblem } from './entry-schema';
 import type { IndexStore } from './index-store';
 import type { CivitaiState, ManualOverrides, ModelEntry, UpdateIgnores } from './types';
 
@@ -80,18 +80,6 @@ export function validateExport(doc: unknown): { doc: ExportDocument; rejected: s
     else models.push(m as ExportedModel);
   });
   return { doc: { ...(d as ExportDocument), models }, rejected };
-}
-
-function exportedModelProblem(m: unknown): string | null {
-  if (!m || typeof m !== 'object' || Array.isArray(m)) return 'not an object';
-  const x = m as Record<string, unknown>;
-  const path = unsafeEntryPath(x.path);
-  if (path) return path;
-  if (typeof x.size !== 'number' || !Number.isSafeInteger(x.size) || x.size < 0) return 'size is not a byte count';
-  if (typeof x.fingerprint !== 'string' || x.fingerprint.length > 200) return 'fingerprint is not a string';
-  if (!isHashes(x.hashes)) return 'hashes are not hex digests';
-  if (x.hashSources !== undefined && (typeof x.hashSources !== 'object' || x.hashSources === null)) return 'hashSources is not an object';
-  return civitaiProblem(x.civitai) ?? manualProblem(x.manual) ?? updatesProblem(x.updates);
 }
 
 export function importIntoLibrary(store: IndexStore, doc: unknown): ImportReport {

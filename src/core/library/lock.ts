@@ -25,6 +25,7 @@ import { ModeldeckError } from '../errors';
 import { readFileCapped } from '../read-capped';
 import { ensureRealDir, lstatOrNull, openSafely } from '../safe-fs';
 import { INDEX_DIR } from './index-files';
+import { isProcessAlive } from '../process-alive';
 
 const LOCK_FILE = 'scan.lock';
 const BREAK_SUFFIX = '.break';
@@ -97,7 +98,7 @@ export class LibraryLock {
     this.timer.unref();
   }
 
-  /** For tests: a lock file as a process would leave it (`pid` may be a dead one). */
+  /** A lock file's content as a process writes it (tests plant one with a dead `pid`). */
   static holderText(pid: number, host = hostname(), since = Date.now()): string {
     return JSON.stringify({ pid, host, since, nonce: randomBytes(8).toString('hex') } satisfies Holder);
   }
@@ -146,7 +147,7 @@ async function breakStaleLock(file: string): Promise<void> {
     // Another process is breaking it; if that one died doing so, its break file goes after a while.
     const st = await lstatOrNull(breakFile);
     const held = await readHolder(breakFile);
-    const dead = held.holder && held.holder.host === hostname() && !isAlive(held.holder.pid);
+    const dead = held.holder && held.holder.host === hostname() && !isProcessAlive(held.holder.pid);
     if (st && (dead || Date.now() - st.mtimeMs > BREAK_STALE_MS)) await unlink(breakFile).catch(() => undefined);
     else await new Promise((r) => setTimeout(r, 20));
     return;
@@ -187,16 +188,8 @@ async function readHolder(file: string): Promise<{ exists: boolean; holder: Hold
 }
 
 async function isStale(file: string, holder: Holder | null): Promise<boolean> {
-  if (holder && holder.host === hostname()) return !isAlive(holder.pid);
+  if (holder && holder.host === hostname()) return !isProcessAlive(holder.pid);
   const st = await lstatOrNull(file);
   return !st || Date.now() - st.mtimeMs > STALE_MS;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -110,11 +110,8 @@ export async function existingPreview(modelPath: string): Promise<string | undef
 }
 
 async function previewIn(dir: string, stem: string): Promise<string | undefined> {
-  const entries = await readdir(dir).catch(() => [] as string[]);
-  const found = findPreview(stem, entries);
-  if (found) return found;
-  const prefix = `${stem}.preview.`.toLowerCase();
-  return entries.find((e) => e.toLowerCase().startsWith(prefix) && !e.toLowerCase().endsWith('.tmp'));
+  // findPreview knows A1111's names and any other `.preview.*` (temporary files excepted).
+  return findPreview(stem, await readdir(dir).catch(() => [] as string[]));
 }
 
 export interface DownloadPreviewOptions {

@@ -47,27 +47,20 @@ export class NotInKernelError extends Error {
  * missing piece unless `jupyter` looks like tslab 1.0.22's `dist/jupyter.js`.
  */
 export function checkTslabInternals(jupyter: unknown, version: string, where = 'tslab/dist/jupyter.js'): asserts jupyter is TslabInternals['jupyter'] {
-  const missing: string[] = [];
-  const server = (jupyter as { ZmqServer?: unknown } | null | undefined)?.ZmqServer;
-  if (typeof server !== 'function') {
-    missing.push('ZmqServer');
-  } else {
-    const proto = (server as { prototype?: Record<string, unknown> }).prototype ?? {};
-    for (const method of ['handleShellMessage', 'publishStatus', 'init']) {
-      if (typeof proto[method] !== 'function') missing.push(`ZmqServer.prototype.${method}`);
-    }
-  }
-  // The reply fixes (replies.ts) wrap these.
-  const handler = (jupyter as { JupyterHandlerImpl?: unknown } | null | undefined)?.JupyterHandlerImpl;
-  if (typeof handler !== 'function') {
-    missing.push('JupyterHandlerImpl');
-  } else {
-    const proto = (handler as { prototype?: Record<string, unknown> }).prototype ?? {};
-    for (const method of ['handleKernel', 'handleExecute', 'handleExecuteImpl']) {
-      if (typeof proto[method] !== 'function') missing.push(`JupyterHandlerImpl.prototype.${method}`);
-    }
-  }
+  const missing = [
+    ...missingMethods(jupyter, 'ZmqServer', ['handleShellMessage', 'publishStatus', 'init']),
+    // The reply fixes (replies.ts) wrap these.
+    ...missingMethods(jupyter, 'JupyterHandlerImpl', ['handleKernel', 'handleExecute', 'handleExecuteImpl']),
+  ];
   if (missing.length > 0) throw new TslabInternalsError(version, missing, where);
+}
+
+/** The class, or those of its prototype methods, that `jupyter` lacks, as the self-test names them. */
+function missingMethods(jupyter: unknown, className: string, methods: string[]): string[] {
+  const cls = (jupyter as Record<string, unknown> | null | undefined)?.[className];
+  if (typeof cls !== 'function') return [className];
+  const proto = (cls as { prototype?: Record<string, unknown> }).prototype ?? {};
+  return methods.filter((m) => typeof proto[m] !== 'function').map((m) => `${className}.prototype.${m}`);
 }
 
 /**

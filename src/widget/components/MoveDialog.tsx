@@ -5,6 +5,7 @@ import { displayTitle } from '../filter';
 import { useModelState } from '../hooks';
 import type { ModelsPanelModel } from '../model';
 import { Dialog } from './Dialog';
+import { RootSelect } from './RootSelect';
 
 export interface MoveDialogProps {
   model: ModelsPanelModel;
@@ -38,13 +39,7 @@ export function MoveDialog({ model, card, onClose, notify }: MoveDialogProps) {
         {roots.length > 1 && (
           <label class="md-field">
             <span>Library folder</span>
-            <select value={String(root)} onChange={(e) => setRoot(Number((e.target as HTMLSelectElement).value))}>
-              {roots.map((r, i) => (
-                <option key={r} value={String(i)}>
-                  {r}
-                </option>
-              ))}
-            </select>
+            <RootSelect roots={roots} value={root} onChange={setRoot} />
           </label>
         )}
         <label class="md-field">

@@ -14,6 +14,7 @@ import { downloadJson } from '../download';
 import { formatCount } from '../format';
 import { useModelState } from '../hooks';
 import type { ModelsPanelModel } from '../model';
+import { RootSelect } from './RootSelect';
 
 const NSFW: { value: PanelSettings['nsfwLevel']; label: string }[] = [
   { value: 1, label: 'PG' },
@@ -104,13 +105,7 @@ export function Toolbar({ model, root, onRoot, notify }: ToolbarProps) {
       <label class="md-field">
         <span>Library</span>
         {roots.length > 1 ? (
-          <select value={String(root)} onChange={(e) => onRoot(Number((e.target as HTMLSelectElement).value))}>
-            {roots.map((r, i) => (
-              <option key={r} value={String(i)}>
-                {r}
-              </option>
-            ))}
-          </select>
+          <RootSelect roots={roots} value={root} onChange={onRoot} />
         ) : (
           <code class="md-root" title={roots[0] ?? ''}>
             {roots[0] ?? '(no folder)'}
