@@ -1,5 +1,5 @@
 // Shared by the civitai-*.test.ts files: fast client settings against a fake, and small probes.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,8 +18,16 @@ export const FLUX_LORA = {
   AutoV2: '21437EC266',
 };
 
+/** Folders `tempDir` made in this test file, removed after its last test (nothing is left in the system's temp folder). */
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'mdk-civitai-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 /**
