@@ -253,8 +253,9 @@ async function kernelRssMb(server) {
 /** The page's JavaScript heap after a garbage collection, MB (Chrome DevTools protocol). */
 async function pageHeapMb(page) {
   const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
   await cdp.send('HeapProfiler.collectGarbage');
-  const { metrics } = await cdp.send('Performance.getMetrics').catch(async () => (await cdp.send('Performance.enable'), cdp.send('Performance.getMetrics')));
+  const { metrics } = await cdp.send('Performance.getMetrics');
   await cdp.detach();
   const used = metrics.find((m) => m.name === 'JSHeapUsedSize');
   return used ? used.value / 1e6 : NaN;

@@ -28,8 +28,9 @@ export const MODULE_NAME = 'modeldeck';
 /**
  * Version of the custom messages below (`PanelState.protocol`). Bumped when a
  * message changes shape, so a widget can tell an incompatible kernel.
+ * 2: the page asks for windows (`window`); the kernel no longer sends every card.
  */
-export const PANEL_PROTOCOL = 1;
+export const PANEL_PROTOCOL = 2;
 
 /** Largest number of cards in one `models` message; a bigger batch comes in several messages. */
 export const MODELS_CHUNK = 2000;
@@ -292,7 +293,99 @@ export type ReplyMessage =
   | { type: 'reply'; requestId: string | number | null; request: string | null; ok: true; result?: unknown }
   | { type: 'reply'; requestId: string | number | null; request: string | null; ok: false; error: ReplyError };
 
-export type KernelMessage = ModelsMessage | PreviewMessage | ReplyMessage;
+// ---------------------------------------------------------------------------
+// Queries and windows (protocol 2): the kernel searches, filters and sorts;
+// the page asks for the slice it shows.
+
+/** What a card in the grid shows. The rest of `ModelCard` comes with `details`. */
+export interface GridCard {
+  id: string;
+  root: number;
+  path: string;
+  file: string;
+  name: string;
+  kind: ModelKind;
+  baseModel: BaseModel;
+  size: number;
+  addedAt: number;
+  status: ModelStatus[];
+  trainedWords: string[];
+  preview: string | null;
+  /** What the card shows of Civitai: titles, the base-model label, the blur level and the page link. */
+  civitai: Pick<CardCivitai, 'state' | 'modelName' | 'versionName' | 'baseModel' | 'nsfwLevel' | 'pageUrl'>;
+}
+
+export type QuerySort = 'name' | 'added' | 'size' | 'base' | 'update';
+export type QueryStatus = ModelStatus | 'update' | 'any';
+
+/** Search, filters and sort of the grid. Every search word must match a name, file name, path, trained word or tag. */
+export interface GridQuery {
+  search: string;
+  kind: ModelKind | 'any';
+  base: BaseModel | 'any';
+  status: QueryStatus;
+  sort: QuerySort;
+  desc: boolean;
+}
+
+/** Counts per value for the filter menus; each menu counts the models matching the search and the other filters. */
+export interface QueryFacets {
+  kinds: Partial<Record<ModelKind, number>>;
+  bases: Partial<Record<BaseModel, number>>;
+  statuses: Partial<Record<ModelStatus | 'update', number>>;
+}
+
+/** Largest `limit` of one `window` request. */
+export const MAX_WINDOW = 500;
+
+/**
+ * Asks for cards `offset` .. `offset + limit` of a query's result. The last
+ * window asked for is the page's view: changes inside it come as `window`
+ * messages. Result: `WindowResult`.
+ */
+export interface WindowRequest extends RequestBase {
+  type: 'window';
+  query: GridQuery;
+  offset: number;
+  limit: number;
+  /** Increasing per page: echoed so that the page drops an answer older than the one it shows. */
+  seq: number;
+}
+
+export interface WindowResult {
+  /** The query and `seq` this answers. */
+  query: GridQuery;
+  seq: number;
+  offset: number;
+  /** The window's cards, in the query's order (fewer than `limit` at the end). */
+  cards: GridCard[];
+  /** Models matching the query. */
+  total: number;
+  /** Models in the library. */
+  library: number;
+  facets: QueryFacets;
+}
+
+/**
+ * A change to the page's view during a scan or after a request: new counts,
+ * and the view's window again as ids, with the cards among them that changed
+ * since they were sent. `seq` is the view's request's.
+ */
+export interface WindowMessage {
+  type: 'window';
+  seq: number;
+  query: GridQuery;
+  offset: number;
+  /** Every id of the window, in order. */
+  ids: string[];
+  /** Cards of `ids` the page has not been sent as they are now. */
+  upsert: GridCard[];
+  total: number;
+  library: number;
+  facets: QueryFacets;
+}
+
+export type KernelMessage = ModelsMessage | PreviewMessage | ReplyMessage | WindowMessage;
 
 // ---------------------------------------------------------------------------
 // Custom messages, widget -> kernel (each with a `requestId` the reply repeats)
@@ -430,6 +523,7 @@ export interface RestoreRequest extends RequestBase {
 }
 
 export type PanelRequest =
+  | WindowRequest
   | UpdatesRequest
   | IgnoreUpdateRequest
   | DuplicatesRequest
@@ -453,6 +547,7 @@ export type RequestType = PanelRequest['type'];
 export const REQUEST_TYPES: readonly RequestType[] = [
   'scan', 'cancel', 'refresh', 'link', 'set-hash', 'export', 'import', 'previews', 'details', 'dismiss',
   'updates', 'ignore-update', 'duplicates', 'move', 'remove', 'trash', 'restore',
+  'window',
 ];
 
 /** The result of a `scan` request. */

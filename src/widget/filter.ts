@@ -1,10 +1,10 @@
 /**
- * Search, filters and sort of the card list: pure functions, so the grid
- * recomputes them only when the list or a control changed (useMemo), and tests
- * call them directly. The search text of each card is built once per card
+ * Search, filters and sort of a card list: pure functions. The kernel answers
+ * the grid's queries (src/kernel/widget/query.ts); the page uses these for its
+ * provisional answer to a keystroke, over the cards it already has. The search text of each card is built once per card
  * object and kept in a WeakMap (a delta replaces the object, dropping it).
  */
-import type { BaseModel, ModelCard, ModelKind, ModelStatus, UpdateInfo } from '../kernel/protocol';
+import type { BaseModel, GridCard as ModelCard, GridQuery, ModelKind, ModelStatus, UpdateInfo } from '../kernel/protocol';
 
 export type SortKey = 'name' | 'added' | 'size' | 'base' | 'update';
 export type StatusFilter = 'any' | 'identified' | 'not_found' | 'unverified' | 'manual' | 'error' | 'pending' | 'update';
@@ -13,15 +13,8 @@ export type StatusFilter = 'any' | 'identified' | 'not_found' | 'unverified' | '
 export type UpdatesById = ReadonlyMap<string, UpdateInfo>;
 const NO_UPDATES: UpdatesById = new Map();
 
-export interface ViewQuery {
-  search: string;
-  kind: ModelKind | 'any';
-  base: BaseModel | 'any';
-  status: StatusFilter;
-  sort: SortKey;
-  /** true: descending. */
-  desc: boolean;
-}
+/** The grid's query (the protocol's `GridQuery`). */
+export type ViewQuery = GridQuery;
 
 export const DEFAULT_QUERY: ViewQuery = { search: '', kind: 'any', base: 'any', status: 'any', sort: 'name', desc: false };
 
@@ -62,12 +55,12 @@ export const BASE_LABELS: Record<BaseModel, string> = {
 
 const haystacks = new WeakMap<ModelCard, string>();
 
-/** Lower-case text a search matches: names, file name, path, trained words, Civitai type and base model. */
+/** Lower-case text a search matches: names, file name, path, trained words, Civitai base model, kind and base labels. */
 export function haystack(card: ModelCard): string {
   let h = haystacks.get(card);
   if (h === undefined) {
     const c = card.civitai;
-    h = [card.name, card.file, card.path, c.modelName, c.versionName, c.type, c.baseModel, KIND_LABELS[card.kind], BASE_LABELS[card.baseModel], ...card.trainedWords]
+    h = [card.name, card.file, card.path, c.modelName, c.versionName, c.baseModel, KIND_LABELS[card.kind], BASE_LABELS[card.baseModel], ...card.trainedWords]
       .filter(Boolean)
       .join('\n')
       .toLowerCase();

@@ -127,7 +127,7 @@ export class ModelsPanelModel extends DOMWidgetModel {
   }
 
   /** Asks for the previews of these cards that are neither cached nor already asked for. */
-  requestPreviews(cards: readonly ModelCard[]): void {
+  requestPreviews(cards: readonly Pick<ModelCard, 'id' | 'preview'>[]): void {
     for (const ids of this.previews.take(cards)) {
       void this.request('previews', { ids }, undefined, { report: false }).then(() => this.previews.release(ids));
     }

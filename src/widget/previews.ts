@@ -4,7 +4,10 @@
  * is kept in a bounded LRU (object URLs are revoked when evicted or replaced),
  * so scrolling through 10,000 models keeps memory flat.
  */
-import { MAX_PREVIEW_IDS, type ModelCard, type PreviewMessage } from '../kernel/protocol';
+import { MAX_PREVIEW_IDS, type ModelCard as FullCard, type PreviewMessage } from '../kernel/protocol';
+
+/** What the cache needs of a card: its id and preview name (a grid card or a full one). */
+type ModelCard = Pick<FullCard, 'id' | 'preview'>;
 import { Emitter } from './store';
 
 interface Entry {

@@ -66,12 +66,13 @@ export interface CardDelta {
 }
 
 /**
- * What the widget was last sent, so that later sends carry only the cards that
- * changed. Also the id -> entry directory that requests are resolved against.
+ * What the query index was last given, so that later looks at the library
+ * pass on only the cards that changed. Also the id -> entry directory that
+ * requests are resolved against.
  */
 export class CardTracker {
-  /** id -> JSON of the card as last sent. */
-  private sent = new Map<string, string>();
+  /** id -> a hash of the card's JSON as last taken (a number, not the text: 100,000 texts would be ~100 MB). */
+  private sent = new Map<string, number>();
   /** id -> entry, from the latest look at the library. */
   private current = new Map<string, { model: LibraryModel; card: ModelCard }>();
 
@@ -110,7 +111,7 @@ export class CardTracker {
     this.sent.clear();
     const out: ModelCard[] = [];
     for (const [id, { card }] of this.current) {
-      this.sent.set(id, JSON.stringify(card));
+      this.sent.set(id, textHash(JSON.stringify(card)));
       out.push(card);
     }
     return out;
@@ -121,9 +122,9 @@ export class CardTracker {
     const upsert: ModelCard[] = [];
     const remove: string[] = [];
     for (const [id, { card }] of this.current) {
-      const json = JSON.stringify(card);
-      if (this.sent.get(id) !== json) {
-        this.sent.set(id, json);
+      const hash = textHash(JSON.stringify(card));
+      if (this.sent.get(id) !== hash) {
+        this.sent.set(id, hash);
         upsert.push(card);
       }
     }
@@ -135,4 +136,20 @@ export class CardTracker {
     }
     return { upsert, remove };
   }
+}
+
+/**
+ * A 52-bit hash of a text (two 32-bit multiplicative hashes): telling whether
+ * a card changed without keeping its JSON. A collision would only hold back
+ * one card's change until its next one; at 52 bits that is not a concern.
+ */
+export function textHash(text: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff);
 }

@@ -6,7 +6,7 @@
  */
 import pLimit from 'p-limit';
 import { ModeldeckError } from '../../core/errors';
-import type { PanelRequest, PreviewMessage } from '../protocol';
+import type { PanelRequest, PreviewMessage, UpdatesResult } from '../protocol';
 import { modelDetails } from './details';
 import type { ModelSession } from './model-session';
 import { readPreview } from './previews';
@@ -18,7 +18,13 @@ const PREVIEW_READS = 4;
 export async function handleRequest(session: ModelSession, request: PanelRequest, buffers: readonly Uint8Array[]): Promise<unknown> {
   const lib = await session.ready;
   switch (request.type) {
-    case 'updates':
+    case 'window':
+      return session.window(request);
+    case 'updates': {
+      const result = (await handleMaintenance(session, lib, request)) as UpdatesResult;
+      session.noteUpdates(result);
+      return result;
+    }
     case 'ignore-update':
     case 'duplicates':
     case 'move':

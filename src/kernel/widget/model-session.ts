@@ -11,14 +11,15 @@
  *   full state;
  * - `update` with changed state keys (progress at most every 100 ms);
  * - `echo_update` for every front-end update, at once, with the kernel's value;
- * - `custom` messages: model deltas, previews (bytes in buffers), replies.
+ * - `custom` messages: window answers and changes to the page's window (see
+ *   query.ts; the page holds one screen of cards, not the library), previews
+ *   (bytes in buffers), replies.
  * Nothing that goes out carries the Civitai token: no state key holds it, and
  * error texts are scrubbed of it.
  */
 import { ModeldeckError } from '../../core/errors';
 import type { Library, LibraryModel, ScanOptions, ScanReport } from '../../core/library';
 import {
-  MODELS_CHUNK,
   WIDGET_COMM_TARGET,
   WIDGET_PROTOCOL_VERSION,
   type KernelMessage,
@@ -28,12 +29,17 @@ import {
   type PanelState,
   type ReplyError,
   type ScanResult,
+  type UpdatesResult,
+  type WindowRequest,
+  type WindowResult,
 } from '../protocol';
 import { CardTracker } from './cards';
 import type { SessionComm, SessionCommHost } from './comm-types';
 import { handleRequest } from './handle-request';
 import { PREVIEW_SEND_MAX_BYTES } from './previews';
+import { QueryIndex } from './query';
 import { Throttle } from './throttle';
+import { PageView } from './view';
 import { applyUpdate } from './update';
 import { DEFAULT_SETTINGS, initialState, relativeToRoots, summarise, toProgress, toScanSummary } from './state';
 import { parseMessage } from './validate';
@@ -70,6 +76,10 @@ export class ModelSession {
   private lib: Library | null = null;
   private readonly state: PanelState;
   private readonly tracker = new CardTracker();
+  /** Search, filters, sort and facets over the cards. */
+  private readonly index = new QueryIndex();
+  /** The page's window, and what it has been sent of it. */
+  private readonly view = new PageView(this.index);
   private readonly secrets: string[];
   private readonly previewMaxBytes: number;
   private readonly progressThrottle: Throttle;
@@ -202,15 +212,27 @@ export class ModelSession {
     return true;
   }
 
-  /** Sends the widget the cards that changed since the last send (after changes made to the library from code). */
+  /**
+   * Takes in the library's changes (after changes made to the library from
+   * code, and during a scan): new counts and facets, and the changed cards of
+   * the page's window.
+   */
   sync(): void {
     if (!this.lib) return;
     this.modelsThrottle.cancel();
-    this.refreshCards();
-    const delta = this.tracker.takeDelta();
-    this.sendSummary();
-    if (delta.upsert.length || delta.remove.length) this.sendModels(delta.upsert, delta.remove, false);
+    this.syncQuietly();
     this.notifySiblings();
+  }
+
+  /** Answers a `window` request; the window becomes the page's view. */
+  window(request: WindowRequest): WindowResult {
+    return this.view.answer(request);
+  }
+
+  /** The last `updates` result: the `update` filter and sort. */
+  noteUpdates(result: UpdatesResult): void {
+    this.index.setUpdates(result.updates.flatMap((u) => u.ids.map((id) => [id, u.latest.publishedAt] as [string, string | null])));
+    this.pushView();
   }
 
   /** Every model, as the library has it now. */
@@ -298,10 +320,11 @@ export class ModelSession {
     set.add(this);
     this.state.roots = [...lib.roots];
     this.refreshCards();
+    this.index.reset(this.tracker.takeAll());
     this.state.summary = summarise(this.tracker.all(), this.state.summary);
+    // No cards: the page asks for the window it shows once the summary says the library is ready.
     this.sendState(['roots', 'summary']);
     for (const w of lib.loadWarnings) this.pushError({ code: 'index', message: w });
-    this.sendModels(this.tracker.takeAll(), [], true);
     if (this.indexPollMs > 0) {
       this.indexPoll = setInterval(() => void this.pickUpOthersChanges(), this.indexPollMs);
       this.indexPoll.unref();
@@ -337,8 +360,15 @@ export class ModelSession {
     if (!this.lib || this.closed) return;
     this.refreshCards();
     const delta = this.tracker.takeDelta();
+    if (delta.upsert.length || delta.remove.length) this.index.apply(delta.upsert, delta.remove);
     this.sendSummary();
-    if (delta.upsert.length || delta.remove.length) this.sendModels(delta.upsert, delta.remove, false);
+    this.pushView();
+  }
+
+  /** The page's window again, when a change touched it or its counts. */
+  private pushView(): void {
+    const msg = this.view.changes();
+    if (msg) this.send(msg);
   }
 
   private refreshCards(): void {
@@ -352,26 +382,6 @@ export class ModelSession {
     if (JSON.stringify(next) !== JSON.stringify(this.state.summary)) {
       this.state.summary = next;
       this.sendState(['summary']);
-    }
-  }
-
-  private sendModels(upsert: ModelCard[], remove: string[], reset: boolean): void {
-    const total = this.tracker.size;
-    if (upsert.length <= MODELS_CHUNK) {
-      this.send({ type: 'models', ...(reset ? { reset: true as const } : {}), upsert, remove, total });
-      return;
-    }
-    for (let i = 0; i < upsert.length; i += MODELS_CHUNK) {
-      const first = i === 0;
-      const last = i + MODELS_CHUNK >= upsert.length;
-      this.send({
-        type: 'models',
-        ...(reset && first ? { reset: true as const } : {}),
-        upsert: upsert.slice(i, i + MODELS_CHUNK),
-        remove: first ? remove : [],
-        total,
-        ...(last ? {} : { more: true as const }),
-      });
     }
   }
 
@@ -408,13 +418,16 @@ export class ModelSession {
     const msg = parseMessage(data);
     switch (msg.kind) {
       case 'request_state':
-        // The full state at once, then every card (the front end may have lost them all).
+        // The full state at once, then the view's window whole (the front end may have lost what it had).
         if (this.lib) {
           this.refreshCards();
+          const delta = this.tracker.takeDelta();
+          if (delta.upsert.length || delta.remove.length) this.index.apply(delta.upsert, delta.remove);
           this.state.summary = summarise(this.tracker.all(), this.state.summary);
         }
         this.sendState(Object.keys(this.state) as (keyof PanelState)[]);
-        if (this.lib) this.sendModels(this.tracker.takeAll(), [], true);
+        this.view.forgetSent();
+        if (this.lib) this.pushView();
         return;
       case 'update':
         return this.onUpdate(msg.state);

@@ -5,6 +5,8 @@
  */
 import {
   MAX_PREVIEW_IDS,
+  MAX_WINDOW,
+  type GridQuery,
   REQUEST_TYPES,
   type PanelRequest,
   type PanelSettings,
@@ -21,7 +23,27 @@ export const LIMITS = {
   importBytes: 64 * 1024 * 1024,
   importModels: 1_000_000,
   dismissIds: 1000,
+  search: 500,
+  offset: 10_000_000,
 } as const;
+
+const KINDS = ['checkpoint', 'lora', 'locon', 'loha', 'lokr', 'lycoris', 'embedding', 'vae', 'controlnet', 'upscaler', 'unknown'];
+const BASES = ['sd1', 'sd2', 'sdxl', 'sd3', 'flux', 'pony', 'illustrious', 'noobai', 'unknown'];
+const STATUSES = ['identified', 'not_found', 'unverified', 'manual', 'error', 'pending', 'update'];
+const SORTS = ['name', 'added', 'size', 'base', 'update'];
+
+/** A window request's query, or the reason it is not one. */
+export function parseQuery(v: unknown): GridQuery | string {
+  if (!isPlainObject(v)) return '"query" must be an object';
+  const { search, kind, base, status, sort, desc } = v;
+  if (typeof search !== 'string' || search.length > LIMITS.search) return `"query.search" must be a string of at most ${LIMITS.search} characters`;
+  if (typeof kind !== 'string' || (kind !== 'any' && !KINDS.includes(kind))) return `"query.kind" must be any or one of ${KINDS.join(', ')}`;
+  if (typeof base !== 'string' || (base !== 'any' && !BASES.includes(base))) return `"query.base" must be any or one of ${BASES.join(', ')}`;
+  if (typeof status !== 'string' || (status !== 'any' && !STATUSES.includes(status))) return `"query.status" must be any or one of ${STATUSES.join(', ')}`;
+  if (typeof sort !== 'string' || !SORTS.includes(sort)) return `"query.sort" must be one of ${SORTS.join(', ')}`;
+  if (typeof desc !== 'boolean') return '"query.desc" must be true or false';
+  return { search, kind, base, status, sort, desc } as GridQuery;
+}
 
 export type Incoming =
   | { kind: 'update'; state: Record<string, unknown> }
@@ -81,6 +103,15 @@ function parseCustom(content: unknown): Incoming {
   const isErr = (v: unknown): v is Incoming => isPlainObject(v) && (v as { kind?: unknown }).kind === 'invalid';
 
   switch (request) {
+    case 'window': {
+      const query = parseQuery(c.query);
+      if (typeof query === 'string') return invalid(bad(`window: ${query}`));
+      const { offset, limit, seq } = c;
+      if (!(typeof offset === 'number' && Number.isInteger(offset) && offset >= 0 && offset <= LIMITS.offset)) return fail('offset', `a whole number from 0 to ${LIMITS.offset}`);
+      if (!(typeof limit === 'number' && Number.isInteger(limit) && limit >= 1 && limit <= MAX_WINDOW)) return fail('limit', `a whole number from 1 to ${MAX_WINDOW}`);
+      if (!(typeof seq === 'number' && Number.isSafeInteger(seq))) return fail('seq', 'a whole number');
+      return ok({ type: 'window', requestId, query, offset, limit, seq });
+    }
     case 'updates': {
       const flags = ['refresh', 'allBases', 'includeEarlyAccess'].map(optBool);
       for (const v of flags) if (isErr(v)) return v;

@@ -4,8 +4,12 @@
  * overscan) are in the DOM, and only their cards' previews are asked for.
  * Arrow keys, Home/End and PageUp/PageDown move between cards; Enter opens
  * the details.
+ *
+ * The cards come from a source that may not have every position yet (the
+ * kernel sends windows): the grid tells it which positions are on screen
+ * (`onRange`) and shows a placeholder where a card is still on its way.
  */
-import type { ModelCard as Card } from '../../kernel/protocol';
+import type { GridCard as Card } from '../../kernel/protocol';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useEmitter } from '../hooks';
 import type { ModelsPanelModel } from '../model';
@@ -21,9 +25,24 @@ export const FALLBACK_VIEWPORT = { width: 960, height: 640 };
 /** Wait this long after the visible set settles before asking for its previews. */
 export const PREVIEW_DELAY_MS = 40;
 
+/** The positions the grid shows: how many, and the card at one (undefined: not here yet). */
+export interface CardSource {
+  count: number;
+  cardAt(index: number): Card | undefined;
+}
+
+/** A plain list as a source. */
+export function listSource(cards: readonly Card[]): CardSource {
+  return { count: cards.length, cardAt: (i) => cards[i] };
+}
+
 export interface GridProps {
   model: ModelsPanelModel;
-  cards: Card[];
+  cards: CardSource;
+  /** Called with the positions on screen [start, end) when they change. */
+  onRange?: (start: number, end: number) => void;
+  /** A new value (a new query) scrolls back to the top. */
+  resetKey?: string;
   nsfwLevel: number;
   revealed: ReadonlySet<string>;
   busyIds: ReadonlySet<string>;
@@ -67,7 +86,8 @@ export function visibleRange(count: number, cols: number, top: number, height: n
   return [firstRow * cols, Math.min(count, lastRow * cols)];
 }
 
-export function CardGrid({ model, cards, nsfwLevel, revealed, busyIds, updates, onAction, onCopy }: GridProps) {
+export function CardGrid({ model, cards: source, onRange, resetKey, nsfwLevel, revealed, busyIds, updates, onAction, onCopy }: GridProps) {
+  const count = source.count;
   const scroller = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLDivElement>(null);
   const [view, setView] = useState({ top: 0, width: FALLBACK_VIEWPORT.width, height: FALLBACK_VIEWPORT.height });
@@ -105,10 +125,29 @@ export function CardGrid({ model, cards, nsfwLevel, revealed, busyIds, updates, 
   }, []);
 
   const { cols, colWidth } = gridLayout(view.width);
-  const rows = Math.ceil(cards.length / cols);
-  const [start, end] = visibleRange(cards.length, cols, view.top, view.height);
-  const visible = cards.slice(start, end);
-  const visibleKey = visible.map((c) => `${c.id}\u0000${c.preview ?? ''}`).join('\u0001');
+  const rows = Math.ceil(count / cols);
+  const [start, end] = visibleRange(count, cols, view.top, view.height);
+  const slots: (Card | undefined)[] = [];
+  for (let i = start; i < end; i++) slots.push(source.cardAt(i));
+  const visible = slots.filter((c): c is Card => c !== undefined);
+  const visibleKey = slots.map((c) => (c ? `${c.id}\u0000${c.preview ?? ''}` : '')).join('\u0001');
+
+  // The source learns what is on screen (a windowed source asks for it).
+  useEffect(() => {
+    onRange?.(start, end);
+  }, [onRange, start, end]);
+
+  // A new query starts at the top.
+  const lastReset = useRef(resetKey);
+  useEffect(() => {
+    if (lastReset.current === resetKey) return;
+    lastReset.current = resetKey;
+    const el = scroller.current;
+    if (el && el.scrollTop !== 0) {
+      el.scrollTop = 0;
+      setView((v) => ({ ...v, top: 0 }));
+    }
+  }, [resetKey]);
 
   // Previews for what is on screen, once scrolling pauses.
   const visibleRef = useRef(visible);
@@ -120,8 +159,8 @@ export function CardGrid({ model, cards, nsfwLevel, revealed, busyIds, updates, 
 
   // A filter change leaves the focus index past the end: bring it back.
   useEffect(() => {
-    if (focusIndex >= cards.length) setFocusIndex(Math.max(0, cards.length - 1));
-  }, [cards.length, focusIndex]);
+    if (focusIndex >= count) setFocusIndex(Math.max(0, count - 1));
+  }, [count, focusIndex]);
 
   useEffect(() => {
     if (!wantFocus.current) return;
@@ -133,7 +172,7 @@ export function CardGrid({ model, cards, nsfwLevel, revealed, busyIds, updates, 
   });
 
   const moveTo = (index: number) => {
-    const i = Math.max(0, Math.min(cards.length - 1, index));
+    const i = Math.max(0, Math.min(count - 1, index));
     const el = scroller.current;
     if (el) {
       const rowTop = Math.floor(i / cols) * ROW_HEIGHT;
@@ -158,13 +197,13 @@ export function CardGrid({ model, cards, nsfwLevel, revealed, busyIds, updates, 
       PageDown: index + perPage,
       PageUp: index - perPage,
       Home: 0,
-      End: cards.length - 1,
+      End: count - 1,
     };
     if (e.key in moves) {
       e.preventDefault();
       moveTo(moves[e.key]);
     } else if (e.key === 'Enter') {
-      const card = cards[index];
+      const card = source.cardAt(index);
       if (card) {
         e.preventDefault();
         onAction('details', card);
@@ -178,13 +217,13 @@ export function CardGrid({ model, cards, nsfwLevel, revealed, busyIds, updates, 
   };
 
   const rowsShown = useMemo(() => {
-    const out: Card[][] = [];
-    for (let i = 0; i < visible.length; i += cols) out.push(visible.slice(i, i + cols));
+    const out: (Card | undefined)[][] = [];
+    for (let i = 0; i < slots.length; i += cols) out.push(slots.slice(i, i + cols));
     return out;
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [visibleKey, cols, cards]);
+  }, [visibleKey, cols, source]);
 
-  if (cards.length === 0) return null;
+  if (count === 0) return null;
   return (
     <div ref={scroller} class="md-scroller" onKeyDown={onKeyDown} onFocusIn={onFocusIn} role="region" aria-label="Models" data-width={view.width}>
       <div ref={canvas} class="md-canvas" style={{ height: `${rows * ROW_HEIGHT}px` }}>
@@ -193,6 +232,13 @@ export function CardGrid({ model, cards, nsfwLevel, revealed, busyIds, updates, 
             <div class="md-row" key={start + r * cols} style={{ gridTemplateColumns: `repeat(${cols}, ${colWidth}px)`, height: `${ROW_HEIGHT - GAP}px` }}>
               {row.map((card, i) => {
                 const index = start + r * cols + i;
+                if (!card) {
+                  return (
+                    <div role="listitem" key={`slot-${index}`}>
+                      <div class="md-card-loading" data-index={index} aria-busy="true" aria-label="Loading" />
+                    </div>
+                  );
+                }
                 const media = model.previews.media(card);
                 const overLimit = (card.civitai.nsfwLevel ?? 0) > nsfwLevel;
                 return (

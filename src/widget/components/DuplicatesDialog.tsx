@@ -1,5 +1,5 @@
 /** The duplicates view: each group of files with the same bytes, with their names and paths. Clean-up is the CLI's (`modeldeck dupes --keep`). */
-import type { DuplicatesResult, ModelCard } from '../../kernel/protocol';
+import type { DuplicatesResult, GridCard as ModelCard } from '../../kernel/protocol';
 import { displayTitle } from '../filter';
 import { formatBytes } from '../format';
 import { Dialog } from './Dialog';

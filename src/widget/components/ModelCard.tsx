@@ -3,7 +3,7 @@
  * kind / base model / size badges, status, trained words that copy on click,
  * the Civitai link and the actions.
  */
-import type { ModelCard as Card, ModelStatus, UpdateInfo } from '../../kernel/protocol';
+import type { GridCard as Card, ModelStatus, UpdateInfo } from '../../kernel/protocol';
 import { BASE_LABELS, KIND_LABELS, STATUS_LABELS, displayTitle } from '../filter';
 import { formatBytes } from '../format';
 import type { PreviewMedia } from '../previews';
@@ -78,7 +78,7 @@ export function ModelCard({ card, index, media, previewFailed, blurred, busy, up
         </div>
         <div class="md-statuses">
           {statuses.map((s) => (
-            <span key={s} class={`md-status md-status-${s}`} title={s === 'error' ? [c.lastError?.message, ...card.warnings].filter(Boolean).join('\n') : undefined}>
+            <span key={s} class={`md-status md-status-${s}`} title={s === 'error' ? 'Open the details to see what went wrong' : undefined}>
               {STATUS_LABELS[s]}
             </span>
           ))}

@@ -1,16 +1,18 @@
 /**
  * The whole panel: error banner, toolbar, progress, filters, the windowed card
- * grid and the dialogs. Search, filters and sort are local to this view; the
- * card list comes from the model's store.
+ * grid and the dialogs. Search, filters and sort belong to this view; the
+ * kernel answers them with windows of cards (window-cache.ts).
  */
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { ModelCard as Card, DuplicatesResult, UpdateInfo, UpdatesResult } from '../../kernel/protocol';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { GridCard as Card, BaseModel, DuplicatesResult, ModelKind, UpdateInfo, UpdatesResult } from '../../kernel/protocol';
 import { copyText } from '../download';
-import { DEFAULT_QUERY, applyQuery, displayTitle, facets, type ViewQuery } from '../filter';
+import { DEFAULT_QUERY, displayTitle, type ViewQuery } from '../filter';
 import { formatCount } from '../format';
+import { useFullCard } from '../full-card';
 import { useEmitter, useModelState } from '../hooks';
 import type { ModelsPanelModel } from '../model';
-import { CardGrid } from './CardGrid';
+import { WindowCache, hostOfModel, queryKey } from '../window-cache';
+import { CardGrid, type CardSource } from './CardGrid';
 import { DetailsView } from './DetailsView';
 import { EditHashDialog } from './EditHashDialog';
 import { ErrorBanner } from './ErrorBanner';
@@ -29,7 +31,8 @@ export const RESYNC_DELAY_MS = 1000;
 type Open = { dialog: 'edit' | 'details' | 'move'; id: string } | null;
 
 export function ModelsPanel({ model }: { model: ModelsPanelModel }) {
-  const storeVersion = useEmitter(model.store);
+  const cache = useMemo(() => new WindowCache(hostOfModel(model), DEFAULT_QUERY), [model]);
+  const cacheVersion = useEmitter(cache);
   const progress = useModelState(model, 'progress');
   const settings = useModelState(model, 'settings');
   const summary = useModelState(model, 'summary');
@@ -45,16 +48,26 @@ export function ModelsPanel({ model }: { model: ModelsPanelModel }) {
   const updatesById = useMemo(() => new Map<string, UpdateInfo>((updates?.updates ?? []).flatMap((u) => u.ids.map((id) => [id, u] as [string, UpdateInfo]))), [updates]);
   const noticeTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
-  const all = model.store.list();
-  const shown = useMemo(() => applyQuery(all, query, updatesById), [storeVersion, query, updatesById]); // eslint-disable-line react-hooks/exhaustive-deps
-  const { kinds, bases } = useMemo(() => facets(all), [storeVersion]); // eslint-disable-line react-hooks/exhaustive-deps
-
-  // The kernel sends every card right after `summary.ready`; a view that has none a moment later (it missed them) asks again.
+  // The first window is asked for once the library is ready; a view without an answer a moment later asks again.
   useEffect(() => {
-    if (!summary?.ready || model.store.received) return;
-    const t = setTimeout(() => model.store.received || model.resync(), RESYNC_DELAY_MS);
+    if (!summary?.ready) return;
+    cache.start();
+    const t = setTimeout(() => cache.received || cache.reload(), RESYNC_DELAY_MS);
     return () => clearTimeout(t);
-  }, [model, summary?.ready]);
+  }, [cache, summary?.ready]);
+  useEffect(() => () => cache.stop(), [cache]);
+  useEffect(() => cache.setUpdates(updatesById), [cache, updatesById]);
+  useEffect(() => cache.setQuery(query), [cache, query]);
+
+  const source = useMemo<CardSource>(() => ({ count: cache.count, cardAt: (i) => cache.cardAt(i) }), [cache, cacheVersion]); // eslint-disable-line react-hooks/exhaustive-deps
+  const onRange = useCallback((start: number, end: number) => cache.setRange(start, end), [cache]);
+  const facetMaps = useMemo(
+    () => ({
+      kinds: new Map(Object.entries(cache.facets.kinds) as [ModelKind, number][]),
+      bases: new Map(Object.entries(cache.facets.bases) as [BaseModel, number][]),
+    }),
+    [cache, cacheVersion], // eslint-disable-line react-hooks/exhaustive-deps
+  );
 
   useEffect(() => () => void (noticeTimer.current && clearTimeout(noticeTimer.current)), []);
 
@@ -97,30 +110,31 @@ export function ModelsPanel({ model }: { model: ModelsPanelModel }) {
     }
   };
 
-  const openCard = open ? model.store.get(open.id) : undefined;
-  const total = model.store.size;
+  const openCard = useFullCard(model, open?.id ?? null, open ? cache.card(open.id) : undefined);
+  const total = cache.received ? cache.library : (summary?.models ?? 0);
+  const shownCount = cache.count;
   const nsfwLevel = settings?.nsfwLevel ?? 2;
 
   return (
-    <div class="md-panel">
+    <div class="md-panel" {...(cache.pending ? { 'data-md-pending': '' } : {})}>
       <ErrorBanner model={model} />
       <Toolbar model={model} root={root} onRoot={setRoot} notify={notify} />
       <ProgressBar progress={progress} />
       <MaintenanceBar model={model} updates={updates} onUpdates={setUpdates} onDuplicates={setDupes} onTrash={() => setTrashOpen(true)} />
-      <FilterBar query={query} onChange={setQuery} kinds={kinds} bases={bases} shown={shown.length} total={total} />
+      <FilterBar query={query} onChange={setQuery} kinds={facetMaps.kinds} bases={facetMaps.bases} shown={shownCount} total={total} />
       <div class="md-notice" role="status" aria-live="polite">
         {notice}
       </div>
-      {shown.length > 0 ? (
-        <CardGrid model={model} cards={shown} nsfwLevel={nsfwLevel} revealed={revealed} busyIds={busyIds} updates={updatesById} onAction={onAction} onCopy={onCopy} />
+      {shownCount > 0 ? (
+        <CardGrid model={model} cards={source} onRange={onRange} resetKey={queryKey(query)} nsfwLevel={nsfwLevel} revealed={revealed} busyIds={busyIds} updates={updatesById} onAction={onAction} onCopy={onCopy} />
       ) : (
         <div class="md-empty">
-          {!summary?.ready
+          {!summary?.ready || (!cache.received && cache.pending)
             ? 'Loading the library…'
             : total === 0
               ? 'No models yet. Put model files in the library folder and press Scan.'
               : `No model matches (${formatCount(total)} in the library).`}
-          {total > 0 && shown.length === 0 && (
+          {total > 0 && shownCount === 0 && !cache.pending && (
             <button type="button" class="md-link-button" onClick={() => setQuery(DEFAULT_QUERY)}>
               Clear search and filters
             </button>
@@ -130,7 +144,7 @@ export function ModelsPanel({ model }: { model: ModelsPanelModel }) {
       {open && openCard && open.dialog === 'edit' && <EditHashDialog model={model} card={openCard} onClose={() => setOpen(null)} notify={notify} />}
       {trashOpen && <TrashDialog model={model} onClose={() => setTrashOpen(false)} notify={notify} />}
       {open && openCard && open.dialog === 'move' && <MoveDialog model={model} card={openCard} onClose={() => setOpen(null)} notify={notify} />}
-      {dupes && <DuplicatesDialog result={dupes} cardOf={(id) => model.store.get(id)} onClose={() => setDupes(null)} />}
+      {dupes && <DuplicatesDialog result={dupes} cardOf={(id) => cache.card(id)} onClose={() => setDupes(null)} />}
       {open && openCard && open.dialog === 'details' && <DetailsView model={model} card={openCard} update={updatesById.get(openCard.id)} nsfwLevel={nsfwLevel} onClose={() => setOpen(null)} onCopy={onCopy} />}
     </div>
   );
