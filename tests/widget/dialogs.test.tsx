@@ -11,6 +11,9 @@ async function openHashDialog(over = {}) {
   await settle();
   click(byText(panel.el, 'button', 'Hash / link'));
   await settle();
+  // The dialog shows the whole card (hashes, sources), which comes with the details.
+  await panel.answerDetails();
+  await settle();
   return panel.el.querySelector('[role="dialog"]') as HTMLElement;
 }
 
@@ -150,6 +153,8 @@ describe('EditHashDialog', () => {
     const opener = byText(panel.el, 'button', 'Hash / link');
     opener.focus();
     click(opener);
+    await settle();
+    await panel.answerDetails();
     await settle();
     const dialog = panel.el.querySelector('[role="dialog"]') as HTMLElement;
     expect(dialog.getAttribute('aria-modal')).toBe('true');

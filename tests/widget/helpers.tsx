@@ -1,12 +1,18 @@
 /**
  * Test doubles for the widget: a comm that records what the widget sends, a
  * widget manager over it, a model and view rendered into the jsdom page, and
- * helpers that play the kernel's part (deltas, replies, previews, state).
+ * helpers that play the kernel's part (replies, previews, state). The kernel's
+ * model list is played by the kernel's own query code (QueryIndex, PageView):
+ * `models()` changes the library, window requests are answered from it (at
+ * once, or by the test with `autoWindows: false`), and a change pushes the
+ * page's view as the session does.
  */
 import * as base from '@jupyter-widgets/base';
 import { ManagerBase } from '@jupyter-widgets/base-manager';
 import { act } from 'preact/test-utils';
-import type { KernelMessage, ModelCard, PanelRequest, PanelState } from '../../src/kernel/protocol';
+import type { KernelMessage, ModelCard, PanelRequest, PanelState, UpdatesResult, WindowRequest } from '../../src/kernel/protocol';
+import { QueryIndex } from '../../src/kernel/widget/query';
+import { PageView } from '../../src/kernel/widget/view';
 import { ModelsPanelModel } from '../../src/widget/model';
 import { ModelsPanelView } from '../../src/widget/view';
 
@@ -117,14 +123,38 @@ export interface Panel {
   update(state: Partial<PanelState>): void;
   /** Answers the latest request of a type. */
   reply(type: string, result?: unknown, error?: { code: string; message: string }): Promise<void>;
+  /** Changes the kernel's library (upserts, removes, or a reset to `cards`); the page's view gets the change. */
   models(cards: ModelCard[], extra?: { reset?: true; remove?: string[] }): void;
+  /** Answers a window request from the library now (the latest unanswered one without `req`). */
+  answerWindow(req?: WindowRequest & { requestId: string | number }): Promise<void>;
+  /** Window requests not answered yet (with `autoWindows: false`). */
+  unansweredWindows(): (WindowRequest & { requestId: string | number })[];
+  /** Answers every details request not answered yet with the library's whole card. */
+  answerDetails(): Promise<void>;
   cards(): HTMLElement[];
   titles(): string[];
   close(): void;
 }
 
-export async function openPanel(state: Partial<PanelState> = {}): Promise<Panel> {
+export async function openPanel(state: Partial<PanelState> = {}, options: { autoWindows?: boolean } = {}): Promise<Panel> {
   const comm = new MockComm();
+  const library = new Map<string, ModelCard>();
+  const index = new QueryIndex();
+  const pageView = new PageView(index);
+  const answered = new Set<string | number>();
+  const autoWindows = options.autoWindows !== false;
+  const replyTo = (req: { requestId: string | number; type: string }, result: unknown) => {
+    answered.add(req.requestId);
+    act(() => comm.receive({ method: 'custom', content: { type: 'reply', requestId: req.requestId, request: req.type, ok: true, result } }));
+  };
+  const send = comm.send.bind(comm);
+  comm.send = (data, callbacks, metadata, buffers) => {
+    const out = send(data, callbacks, metadata, buffers);
+    const content = data?.content;
+    // As the kernel: a window request is answered after the current task (the page never gets it synchronously).
+    if (autoWindows && data?.method === 'custom' && content?.type === 'window') setTimeout(() => answered.has(content.requestId) || replyTo(content, pageView.answer(content)), 0);
+    return out;
+  };
   const manager = new TestManager();
   const model = new ModelsPanelModel(
     { summary: { ready: true, models: 0, bytes: 0, byStatus: {}, byKind: {}, civitai: true, tokenSet: false, lastScan: null }, roots: ['/content/models'], ...state } as any,
@@ -149,6 +179,13 @@ export async function openPanel(state: Partial<PanelState> = {}): Promise<Panel>
     async reply(type, result, error) {
       const req = comm.requests(type).pop();
       if (!req) throw new Error(`no ${type} request was sent`);
+      answered.add(req.requestId);
+      // As the session does with an updates result: the `update` filter and sort use it, and the view's counts change.
+      if (type === 'updates' && result && !error) {
+        index.setUpdates((result as UpdatesResult).updates.flatMap((u) => u.ids.map((id) => [id, u.latest.publishedAt] as [string, string | null])));
+        const change = pageView.changes();
+        if (change) panel.kernel(change);
+      }
       const msg: KernelMessage = error
         ? { type: 'reply', requestId: req.requestId, request: type, ok: false, error }
         : { type: 'reply', requestId: req.requestId, request: type, ok: true, ...(result === undefined ? {} : { result }) };
@@ -158,7 +195,32 @@ export async function openPanel(state: Partial<PanelState> = {}): Promise<Panel>
       });
     },
     models(cards, extra = {}) {
-      panel.kernel({ type: 'models', upsert: cards, remove: extra.remove ?? [], total: cards.length, ...(extra.reset ? { reset: true } : {}) });
+      if (extra.reset) library.clear();
+      for (const id of extra.remove ?? []) library.delete(id);
+      for (const c of cards) library.set(c.id, c);
+      if (extra.reset) index.reset(library.values());
+      else index.apply(cards, extra.remove ?? []);
+      const change = pageView.changes();
+      if (change) panel.kernel(change);
+    },
+    unansweredWindows: () => comm.requests('window').filter((r) => !answered.has(r.requestId)) as any,
+    async answerWindow(req) {
+      const r = req ?? panel.unansweredWindows().pop();
+      if (!r) throw new Error('no window request to answer');
+      replyTo(r, pageView.answer(r));
+      await act(async () => {
+        await flush();
+      });
+    },
+    async answerDetails() {
+      for (const r of comm.requests('details') as any[]) {
+        if (answered.has(r.requestId)) continue;
+        const full = library.get(r.id);
+        if (full) replyTo(r, { card: full, evidence: [], fingerprint: '', info: null });
+      }
+      await act(async () => {
+        await flush();
+      });
     },
     cards: () => [...view.el.querySelectorAll<HTMLElement>('.md-card')],
     titles: () => panel.cards().map((c) => c.querySelector('.md-card-title')!.textContent ?? ''),

@@ -83,6 +83,7 @@ describe('move and restore', () => {
     await settle();
     click(byText(panel.cards()[0], 'button', 'Move'));
     await settle();
+    await panel.answerDetails();
     const dialog = await waitFor(() => panel.el.querySelector('.md-move') ?? undefined);
     input(field(dialog as HTMLElement, 'New path') as HTMLInputElement, '../out.safetensors');
     await settle();

@@ -42,17 +42,17 @@ describe('ModelsPanelModel', () => {
 });
 
 describe('ModelsPanel cards', () => {
-  it('shows cards for models deltas, applies removes and resets', async () => {
+  it('shows the cards of the library, and its changes (updates, removes, a reset) inside the window', async () => {
     panel = await openPanel();
     panel.models([card(1), card(2), card(3)], { reset: true });
     await settle();
     expect(panel.titles()).toEqual(['Model 00001', 'Model 00002', 'Model 00003']);
 
-    panel.kernel({ type: 'models', upsert: [card(2, { name: 'Renamed' })], remove: [card(1).id], total: 2 });
+    panel.models([card(2, { name: 'Renamed' })], { remove: [card(1).id] });
     await settle();
     expect(panel.titles()).toEqual(['Model 00003', 'Renamed']);
 
-    panel.kernel({ type: 'models', reset: true, upsert: [card(9)], remove: [], total: 1 });
+    panel.models([card(9)], { reset: true });
     await settle();
     expect(panel.titles()).toEqual(['Model 00009']);
   });
@@ -199,6 +199,8 @@ describe('virtualised grid', () => {
     expect(after.length).toBeLessThanOrEqual(40);
     expect(after.some((id) => before.has(id))).toBe(false);
     expect(Number(panel.cards()[0].dataset.index)).toBeGreaterThan(3000);
+    // Those cards came in a window answer after the scroll: their previews are asked for once they are shown.
+    await settle();
     const requests = panel.comm.requests('previews');
     expect(requests).toHaveLength(2);
     expect((requests[1] as any).ids).toEqual(after);
@@ -359,15 +361,17 @@ describe('view lifecycle', () => {
     panel = undefined as any;
   });
 
-  it('asks for request_state when the library is ready but no card list arrived, not when it did', async () => {
-    panel = await openPanel();
+  it('asks for its window again when the library is ready but no answer came, not when one did', async () => {
+    // This kernel never answers window requests; the other answers them.
+    panel = await openPanel({}, { autoWindows: false });
     const other = await openPanel();
     other.models([card(1)]);
     await act(async () => {
       await new Promise((r) => setTimeout(r, 1100));
     });
-    expect(panel.comm.sent.some((s) => s.data.method === 'request_state')).toBe(true);
-    expect(other.comm.sent.some((s) => s.data.method === 'request_state')).toBe(false);
+    expect(panel.comm.requests('window')).toHaveLength(2);
+    expect(other.comm.requests('window')).toHaveLength(1);
+    expect(other.titles()).toEqual(['Model 00001']);
     other.close();
   });
 });

@@ -4,7 +4,7 @@
  * Civitai and goes through sanitizeHtml before it is rendered.
  */
 import { useEffect, useState } from 'preact/hooks';
-import type { ModelCard, ModelDetails, UpdateInfo } from '../../kernel/protocol';
+import type { GridCard, ModelDetails, UpdateInfo } from '../../kernel/protocol';
 import { BASE_LABELS, KIND_LABELS, displayTitle } from '../filter';
 import { formatBytes, formatCount, formatDate } from '../format';
 import type { ModelsPanelModel } from '../model';
@@ -14,7 +14,8 @@ import { safeCivitaiUrl } from './ModelCard';
 
 export interface DetailsViewProps {
   model: ModelsPanelModel;
-  card: ModelCard;
+  /** The grid's card: shown at once; warnings and conflicts come with the details. */
+  card: GridCard;
   nsfwLevel: number;
   onClose: () => void;
   onCopy: (word: string) => void;
@@ -183,19 +184,19 @@ export function DetailsView({ model, card, nsfwLevel, onClose, onCopy, update }:
           </table>
         </section>
       )}
-      {details && (details.evidence.length > 0 || card.warnings.length > 0 || card.conflicts.length > 0) && (
+      {details && (details.evidence.length > 0 || details.card.warnings.length > 0 || details.card.conflicts.length > 0) && (
         <section>
           <h3>How it was read</h3>
           <ul class="md-notes">
             {details.evidence.map((e, i) => (
               <li key={`e${i}`}>{e}</li>
             ))}
-            {card.warnings.map((w, i) => (
+            {details.card.warnings.map((w, i) => (
               <li key={`w${i}`} class="md-warning">
                 {w}
               </li>
             ))}
-            {card.conflicts.map((w, i) => (
+            {details.card.conflicts.map((w, i) => (
               <li key={`c${i}`} class="md-warning">
                 {w}
               </li>

@@ -110,7 +110,9 @@ export function ModelsPanel({ model }: { model: ModelsPanelModel }) {
     }
   };
 
-  const openCard = useFullCard(model, open?.id ?? null, open ? cache.card(open.id) : undefined);
+  // The details view starts from the grid's card (it asks for the rest itself); editing and moving need the whole card.
+  const gridCard = open ? cache.card(open.id) : undefined;
+  const openCard = useFullCard(model, open && open.dialog !== 'details' ? open.id : null, gridCard);
   const total = cache.received ? cache.library : (summary?.models ?? 0);
   const shownCount = cache.count;
   const nsfwLevel = settings?.nsfwLevel ?? 2;
@@ -145,7 +147,7 @@ export function ModelsPanel({ model }: { model: ModelsPanelModel }) {
       {trashOpen && <TrashDialog model={model} onClose={() => setTrashOpen(false)} notify={notify} />}
       {open && openCard && open.dialog === 'move' && <MoveDialog model={model} card={openCard} onClose={() => setOpen(null)} notify={notify} />}
       {dupes && <DuplicatesDialog result={dupes} cardOf={(id) => cache.card(id)} onClose={() => setDupes(null)} />}
-      {open && openCard && open.dialog === 'details' && <DetailsView model={model} card={openCard} update={updatesById.get(openCard.id)} nsfwLevel={nsfwLevel} onClose={() => setOpen(null)} onCopy={onCopy} />}
+      {open && gridCard && open.dialog === 'details' && <DetailsView model={model} card={gridCard} update={updatesById.get(gridCard.id)} nsfwLevel={nsfwLevel} onClose={() => setOpen(null)} onCopy={onCopy} />}
     </div>
   );
 }
