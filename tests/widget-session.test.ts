@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { Library } from '../src/core/library';
 import { isColab, show, type Panel } from '../src/kernel';
-import { moduleVersionRange, type ModelCard } from '../src/kernel/protocol';
+import { moduleVersionRange, type GridCard, type GridQuery, type ModelCard } from '../src/kernel/protocol';
 import { FakeCivitai } from './fake-civitai';
 import { TOKEN } from './helpers/civitai';
 import { loraBytes, register, writeModel, type MadeFile } from './helpers/library';
@@ -74,6 +74,15 @@ async function setup(options: { scanned?: boolean; progressIntervalMs?: number }
 
 const idOf = (rel: string) => `0:${rel}`;
 
+const ALL: GridQuery = { search: '', kind: 'any', base: 'any', status: 'any', sort: 'name', desc: false };
+let seq = 0;
+/** Asks for a window (the whole small library by default); it becomes the page's view. */
+function askWindow(fe: MemoryFrontEnd, commId: string, over: { query?: Partial<GridQuery>; offset?: number; limit?: number } = {}) {
+  return fe.request(commId, { type: 'window', query: { ...ALL, ...over.query }, offset: over.offset ?? 0, limit: over.limit ?? 500, seq: ++seq });
+}
+/** The cards sent in `window` changes since `from`. */
+const windowUpserts = (fe: MemoryFrontEnd, commId: string, from: number): GridCard[] => fe.customs(commId, 'window', from).flatMap((m) => m.content.upsert);
+
 describe('opening the widget', () => {
   let s: Setup;
   beforeAll(async () => {
@@ -128,25 +137,28 @@ describe('opening the widget', () => {
     custom.close();
   });
 
-  test('once the library is open, the roots (real paths), the summary and an empty model list follow', () => {
+  test('once the library is open, the roots (real paths) and the summary follow; no card goes out until the page asks for a window', async () => {
     const state = s.fe.state(s.commId);
     expect(state.roots).toEqual(s.panel.library.roots);
     expect(state.summary.ready).toBe(true);
     expect(state.summary.tokenSet).toBe(true);
-    const models = s.fe.customs(s.commId, 'models');
-    expect(models[0].content).toMatchObject({ type: 'models', reset: true, upsert: [], remove: [], total: 0 });
+    expect(s.fe.customs(s.commId, 'models')).toEqual([]);
+    expect(s.fe.customs(s.commId, 'window')).toEqual([]);
+    const reply = await askWindow(s.fe, s.commId);
+    expect(reply).toMatchObject({ ok: true, request: 'window', result: { offset: 0, cards: [], total: 0, library: 0, facets: { kinds: {}, bases: {}, statuses: {} } } });
+    expect(reply.result.seq).toBe(seq);
   });
 
-  test('request_state is answered at once with the full state, then every card', () => {
+  test('request_state is answered at once with the full state, then the view again', () => {
     const from = s.fe.received.length;
     s.fe.send(s.commId, { method: 'request_state' });
     // Synchronously: nothing awaited before the answer.
     const updates = s.fe.updates(s.commId, 'update', from);
     expect(updates).toHaveLength(1);
     expect(Object.keys(updates[0]).sort()).toEqual(Object.keys(s.fe.opened[0].data.state).sort());
-    const models = s.fe.customs(s.commId, 'models', from);
-    expect(models).toHaveLength(1);
-    expect(models[0].content.reset).toBe(true);
+    const views = s.fe.customs(s.commId, 'window', from);
+    expect(views).toHaveLength(1);
+    expect(views[0].content).toMatchObject({ type: 'window', ids: [], upsert: [], total: 0, library: 0 });
   });
 
   test('an update of settings is applied and echoed; the next scan uses it', () => {
@@ -188,7 +200,8 @@ describe('scanning from the widget', () => {
   });
   afterAll(() => s.panel.close());
 
-  test('a scan request streams throttled progress and model deltas, then replies ok with the summary', async () => {
+  test('a scan request streams throttled progress and the changes of the page\'s window, then replies ok with the summary', async () => {
+    await askWindow(s.fe, s.commId);
     const from = s.fe.received.length;
     const started = Date.now();
     const reply = await s.fe.request(s.commId, { type: 'scan' });
@@ -203,8 +216,14 @@ describe('scanning from the widget', () => {
     // At most one every 100 ms, plus the first and the final one.
     expect(progress.length).toBeLessThanOrEqual(Math.ceil(elapsed / 100) + 3);
 
-    const upserted = new Set(s.fe.customs(s.commId, 'models', from).flatMap((m) => m.content.upsert.map((c: ModelCard) => c.id)));
+    const upserted = new Set(windowUpserts(s.fe, s.commId, from).map((c) => c.id));
     expect([...upserted].sort()).toEqual([...s.known, s.unknown].map((f) => idOf(f.rel)).sort());
+    expect(s.fe.customs(s.commId, 'window', from).at(-1)!.content).toMatchObject({ total: 4, library: 4, facets: { kinds: { lora: 4 }, statuses: { identified: 3, not_found: 1 } } });
+    // Slim cards: no hashes, sources, warnings or Civitai details besides what the card shows.
+    const one = windowUpserts(s.fe, s.commId, from)[0] as unknown as Record<string, unknown>;
+    for (const k of ['hashes', 'hashSources', 'warnings', 'conflicts', 'manualLink']) expect(one).not.toHaveProperty(k);
+    expect(Object.keys(one.civitai as object).sort()).toEqual(['baseModel', 'modelName', 'nsfwLevel', 'pageUrl', 'state', 'versionName']);
+    expect(s.fe.customs(s.commId, 'models', from)).toEqual([]);
     const summary = s.fe.state(s.commId).summary;
     expect(summary).toMatchObject({ models: 4, lastScan: expect.objectContaining({ files: 4 }) });
   });
@@ -227,12 +246,12 @@ describe('scanning from the widget', () => {
     panel.close();
   });
 
-  test('after request_state the cards come as one reset; a rescan after one file changed sends only that card', async () => {
+  test('after request_state the view comes whole; a rescan after one file changed sends only that card', async () => {
     let from = s.fe.received.length;
     s.fe.send(s.commId, { method: 'request_state' });
-    const reset = s.fe.customs(s.commId, 'models', from);
+    const reset = s.fe.customs(s.commId, 'window', from);
     expect(reset).toHaveLength(1);
-    expect(reset[0].content.reset).toBe(true);
+    expect(reset[0].content.ids).toHaveLength(4);
     expect(reset[0].content.upsert).toHaveLength(4);
     expect(reset[0].content.total).toBe(4);
 
@@ -242,21 +261,24 @@ describe('scanning from the widget', () => {
     const reply = await s.fe.request(s.commId, { type: 'scan', offline: true });
     expect(reply.ok).toBe(true);
     expect(reply.result.summary.changed).toBe(1);
-    const deltas = s.fe.customs(s.commId, 'models', from).map((m) => m.content);
-    const ids = deltas.flatMap((d) => d.upsert.map((c: ModelCard) => c.id));
+    const deltas = s.fe.customs(s.commId, 'window', from).map((m) => m.content);
+    const ids = deltas.flatMap((d) => d.upsert.map((c: GridCard) => c.id));
     expect(new Set(ids)).toEqual(new Set([idOf(changed.rel)]));
-    expect(deltas.every((d) => !d.reset && d.remove.length === 0)).toBe(true);
+    expect(deltas.every((d) => d.ids.length === 4 && d.total === 4)).toBe(true);
   });
 
-  test('a removed file is sent as a removal', async () => {
+  test('a removed file leaves the window and the counts', async () => {
     const gone = writeModel(s.root, 'models/Lora/temp.safetensors', loraBytes());
     await s.fe.request(s.commId, { type: 'scan', offline: true });
     const { unlinkSync } = await import('node:fs');
     unlinkSync(gone.path);
     const from = s.fe.received.length;
     await s.fe.request(s.commId, { type: 'scan', offline: true });
-    const removed = s.fe.customs(s.commId, 'models', from).flatMap((m) => m.content.remove);
-    expect(removed).toEqual([idOf(gone.rel)]);
+    const views = s.fe.customs(s.commId, 'window', from).map((m) => m.content);
+    expect(views.length).toBeGreaterThan(0);
+    expect(views.at(-1)!.ids).not.toContain(idOf(gone.rel));
+    expect(views.at(-1)!.total).toBe(4);
+    expect(views.flatMap((v) => v.upsert)).toEqual([]);
   });
 
   test('a second scan while one runs is refused as busy; cancel stops the running one', async () => {
@@ -328,14 +350,15 @@ describe('requests on models', () => {
   test('link: a manual link by Civitai URL round-trips and the card changes', async () => {
     const v = fake.addVersion({ modelName: 'Linked by hand', files: [{ name: 'other.safetensors', hashes: { SHA256: 'AB'.repeat(32) } }] });
     const id = idOf(s.unknown.rel);
+    await askWindow(s.fe, s.commId);
     const from = s.fe.received.length;
     const reply = await s.fe.request(s.commId, { type: 'link', id, ref: `https://civitai.com/models/${v.modelId}?modelVersionId=${v.versionId}` });
     expect(reply).toMatchObject({ ok: true, request: 'link' });
     expect(reply.result).toMatchObject({ id, civitai: { state: 'found', versionId: v.versionId, modelName: 'Linked by hand' } });
     expect(reply.result.manualLink.versionId).toBe(v.versionId);
     expect(reply.result.status).toContain('manual');
-    const deltas = s.fe.customs(s.commId, 'models', from).flatMap((m) => m.content.upsert);
-    expect(deltas.map((c: ModelCard) => c.id)).toEqual([id]);
+    const deltas = windowUpserts(s.fe, s.commId, from);
+    expect(deltas.map((c) => c.id)).toEqual([id]);
     expect(s.panel.library.get(s.unknown.rel)!.manual?.link?.versionId).toBe(v.versionId);
   });
 
@@ -402,11 +425,14 @@ describe('requests on models', () => {
     const other = show(s.root, { host: fe2.host, civitai: civitai(), colab: false });
     await other.ready;
     expect(other.library).toBe(s.panel.library);
+    await askWindow(fe2, other.id);
     const from = fe2.received.length;
     const id = idOf(s.known[1].rel);
+    // The hand-set hash makes the card manual: the other panel's view gets that card; the hash itself comes with the details.
     await s.fe.request(s.commId, { type: 'set-hash', id, name: 'CRC32', value: '0badf00d' });
-    const seen = fe2.customs(other.id, 'models', from).flatMap((m) => m.content.upsert);
-    expect(seen.map((c: ModelCard) => c.id)).toEqual([id]);
+    const seen = windowUpserts(fe2, other.id, from);
+    expect(seen.map((c) => c.id)).toEqual([id]);
+    expect((await fe2.request(other.id, { type: 'details', id })).result.card.hashes.CRC32).toMatch(/^0badf00d$/i);
     other.close();
   });
 });
@@ -558,7 +584,7 @@ describe('the notebook API', () => {
     const panel = show(root, { host: fe.host, civitai: false, colab: false, scan: true });
     await fe.waitFor(() => fe.state(panel.id).summary.lastScan ?? undefined);
     expect(fe.state(panel.id).summary.lastScan).toMatchObject({ files: 1, added: 1 });
-    expect(fe.customs(panel.id, 'models').flatMap((m) => m.content.upsert).map((c: ModelCard) => c.id)).toEqual(['0:a.safetensors']);
+    expect((await askWindow(fe, panel.id)).result.cards.map((c: GridCard) => c.id)).toEqual(['0:a.safetensors']);
     panel.close();
   });
 
