@@ -107,7 +107,11 @@ test('request_state is answered with the full state; an update is echoed', async
   expect(echo?.content.data.state.settings.nsfwLevel).toBe(1);
 });
 
-test('a scan request: progress, model cards, identification, a reply; then previews as binary buffers', async () => {
+test('a scan request: progress, the window\'s cards, identification, a reply; then previews as binary buffers', async () => {
+  // The page's view: the first 50 cards by name.
+  const asked = kernel.iopub.length;
+  await send({ method: 'custom', content: { type: 'window', requestId: 'w-0', query: { search: '', kind: 'any', base: 'any', status: 'any', sort: 'name', desc: false }, offset: 0, limit: 50, seq: 1 } });
+  expect((await customReply('w-0', asked)).content.data.content.ok).toBe(true);
   const since = kernel.iopub.length;
   await send({ method: 'custom', content: { type: 'scan', requestId: 'scan-1' } });
   const reply = await customReply('scan-1', since);
@@ -115,7 +119,7 @@ test('a scan request: progress, model cards, identification, a reply; then previ
   const sent = panelMessages(since);
   expect(sent.some((m) => m.content.data.method === 'update' && m.content.data.state?.progress)).toBe(true);
   const cards = sent
-    .filter((m) => m.content.data.method === 'custom' && m.content.data.content.type === 'models')
+    .filter((m) => m.content.data.method === 'custom' && m.content.data.content.type === 'window')
     .flatMap((m) => m.content.data.content.upsert as { id: string; name: string; civitai: { state: string }; preview: string | null }[]);
   const known = cards.filter((c) => c.name.includes('Known In Kernel')).pop();
   expect(known?.civitai.state).toBe('found');
