@@ -261,7 +261,9 @@ async function pageHeapMb(page) {
   return used ? used.value / 1e6 : NaN;
 }
 
-(async () => {
+module.exports = { makeLibrary };
+
+if (require.main === module) (async () => {
   const missing = missingChromium() || missingPrerequisites();
   if (missing) throw new Error(missing);
   const work = mkdtempSync(join(tmpdir(), 'modeldeck-bench-widget-'));

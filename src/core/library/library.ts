@@ -127,6 +127,16 @@ export class Library {
     return filterModels(this.allModels(), filter);
   }
 
+  /**
+   * Every model as the index holds it, in no order, without copying: for
+   * callers that look at the whole library often (the panel's session, each
+   * second during a scan). The entries are replaced when they change, never
+   * changed in place; do not change them either.
+   */
+  *entries(): IterableIterator<{ root: string; entry: Readonly<ModelEntry> }> {
+    for (const [root, store] of this.stores) for (const entry of store.all()) yield { root, entry };
+  }
+
   /** One model by absolute path, or by path relative to one of the roots. */
   get(file: string): LibraryModel | undefined {
     const found = this.locate(file);

@@ -5,7 +5,7 @@
  * an id from a message into a path: it looks the id up among the cards it
  * built from the library (see CardTracker.lookup), and works on the entry found.
  */
-import { displayName, statusesOf, type LibraryModel } from '../../core/library';
+import { displayName, statusesOf, type LibraryModel, type ModelEntry } from '../../core/library';
 import type { CardCivitai, ModelCard } from '../protocol';
 
 export function cardId(rootIndex: number, path: string): string {
@@ -65,26 +65,53 @@ export interface CardDelta {
   remove: string[];
 }
 
+/** One model as the library holds it: the store's entry (not copied) and its root. */
+export interface RootEntry {
+  root: string;
+  entry: ModelEntry;
+}
+
+interface Tracked {
+  root: string;
+  entry: ModelEntry;
+  card: ModelCard;
+}
+
 /**
  * What the query index was last given, so that later looks at the library
  * pass on only the cards that changed. Also the id -> entry directory that
  * requests are resolved against.
+ *
+ * The index store replaces an entry object when the entry changes (`put`) and
+ * never changes one in place, so an entry that is the same object as at the
+ * last look keeps its card: a look at 100,000 unchanged models builds no card
+ * and hashes no JSON.
  */
+const UNHASHED = -1;
+
 export class CardTracker {
   /** id -> a hash of the card's JSON as last taken (a number, not the text: 100,000 texts would be ~100 MB). */
   private sent = new Map<string, number>();
-  /** id -> entry, from the latest look at the library. */
-  private current = new Map<string, { model: LibraryModel; card: ModelCard }>();
+  /** id -> entry and card, from the latest look at the library. */
+  private current = new Map<string, Tracked>();
+  /** Ids whose entry object changed since the last take. */
+  private dirty = new Set<string>();
 
-  /** Takes a fresh look at the library's models. */
-  update(models: LibraryModel[], roots: readonly string[]): void {
+  /** Takes a fresh look at the library's entries. */
+  update(entries: Iterable<RootEntry>, roots: readonly string[]): void {
     const rootIndex = new Map(roots.map((r, i) => [r, i]));
-    const next = new Map<string, { model: LibraryModel; card: ModelCard }>();
-    for (const m of models) {
-      const i = rootIndex.get(m.root);
+    const next = new Map<string, Tracked>();
+    for (const { root, entry } of entries) {
+      const i = rootIndex.get(root);
       if (i === undefined) continue;
-      const card = toCard(m, i);
-      next.set(card.id, { model: m, card });
+      const id = cardId(i, entry.path);
+      const prev = this.current.get(id);
+      if (prev && prev.entry === entry && prev.root === root) {
+        next.set(id, prev);
+        continue;
+      }
+      next.set(id, { root, entry, card: toCard({ ...entry, root, absolute: `${root}/${entry.path}` }, i) });
+      this.dirty.add(id);
     }
     this.current = next;
   }
@@ -93,41 +120,48 @@ export class CardTracker {
     return this.current.size;
   }
 
-  /** The entry an id names, or undefined. Only exact ids of known cards match. */
+  /** The model an id names, or undefined. Only exact ids of known cards match. */
   lookup(id: string): LibraryModel | undefined {
-    return this.current.get(id)?.model;
+    const t = this.current.get(id);
+    return t && { ...t.entry, root: t.root, absolute: `${t.root}/${t.entry.path}` };
   }
 
   card(id: string): ModelCard | undefined {
     return this.current.get(id)?.card;
   }
 
-  all(): LibraryModel[] {
-    return [...this.current.values()].map((v) => v.model);
+  /** Every entry (for the summary's counts). */
+  all(): ModelEntry[] {
+    return Array.from(this.current.values(), (v) => v.entry);
   }
 
-  /** Every card, and remembers them all as sent. */
+  /** Every card, and remembers them all as taken. */
   takeAll(): ModelCard[] {
     this.sent.clear();
+    this.dirty.clear();
     const out: ModelCard[] = [];
+    // No hash yet (hashing 100,000 cards' JSON took 2.4 s): the first change of an entry is passed on as changed.
     for (const [id, { card }] of this.current) {
-      this.sent.set(id, textHash(JSON.stringify(card)));
+      this.sent.set(id, UNHASHED);
       out.push(card);
     }
     return out;
   }
 
-  /** The cards that differ from what was sent, and the ids sent that are gone; remembers the new state as sent. */
+  /** The cards that differ from what was taken, and the ids taken that are gone; remembers the new state as taken. */
   takeDelta(): CardDelta {
     const upsert: ModelCard[] = [];
     const remove: string[] = [];
-    for (const [id, { card }] of this.current) {
-      const hash = textHash(JSON.stringify(card));
+    for (const id of this.dirty) {
+      const t = this.current.get(id);
+      if (!t) continue;
+      const hash = textHash(JSON.stringify(t.card));
       if (this.sent.get(id) !== hash) {
         this.sent.set(id, hash);
-        upsert.push(card);
+        upsert.push(t.card);
       }
     }
+    this.dirty.clear();
     for (const id of this.sent.keys()) {
       if (!this.current.has(id)) {
         this.sent.delete(id);

@@ -374,7 +374,7 @@ export class ModelSession {
   private refreshCards(): void {
     if (!this.lib) return;
     this.refreshedAt = Date.now();
-    this.tracker.update(this.lib.models(), this.lib.roots);
+    this.tracker.update(this.lib.entries(), this.lib.roots);
   }
 
   private sendSummary(): void {

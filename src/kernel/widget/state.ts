@@ -3,7 +3,7 @@
  * conversions from the engine's values (progress, scan reports, models) to
  * the plain values of the protocol.
  */
-import { statusesOf, type LibraryModel, type ScanProgress, type ScanReport } from '../../core/library';
+import { statusesOf, type ModelEntry, type ScanProgress, type ScanReport } from '../../core/library';
 import { version } from '../../version';
 import {
   MODEL_NAME,
@@ -45,7 +45,7 @@ export function initialState(roots: string[], settings: PanelSettings, flags: { 
   };
 }
 
-export function summarise(models: LibraryModel[], previous: LibrarySummary): LibrarySummary {
+export function summarise(models: readonly ModelEntry[], previous: LibrarySummary): LibrarySummary {
   const byStatus: LibrarySummary['byStatus'] = {};
   const byKind: LibrarySummary['byKind'] = {};
   let bytes = 0;
