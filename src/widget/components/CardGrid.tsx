@@ -8,7 +8,7 @@
 import type { ModelCard as Card } from '../../kernel/protocol';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useEmitter } from '../hooks';
-import type { ModelsPanelModel } from '../model';
+import type { PanelClient } from '../client';
 import { ModelCard, type CardAction } from './ModelCard';
 import type { UpdatesById } from '../filter';
 
@@ -22,7 +22,7 @@ export const FALLBACK_VIEWPORT = { width: 960, height: 640 };
 export const PREVIEW_DELAY_MS = 40;
 
 export interface GridProps {
-  model: ModelsPanelModel;
+  model: PanelClient;
   cards: Card[];
   nsfwLevel: number;
   revealed: ReadonlySet<string>;

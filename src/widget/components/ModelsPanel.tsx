@@ -9,7 +9,7 @@ import { copyText } from '../download';
 import { DEFAULT_QUERY, applyQuery, displayTitle, facets, type ViewQuery } from '../filter';
 import { formatCount } from '../format';
 import { useEmitter, useModelState } from '../hooks';
-import type { ModelsPanelModel } from '../model';
+import type { PanelClient } from '../client';
 import { CardGrid } from './CardGrid';
 import { DetailsView } from './DetailsView';
 import { EditHashDialog } from './EditHashDialog';
@@ -28,7 +28,7 @@ export const RESYNC_DELAY_MS = 1000;
 
 type Open = { dialog: 'edit' | 'details' | 'move'; id: string } | null;
 
-export function ModelsPanel({ model }: { model: ModelsPanelModel }) {
+export function ModelsPanel({ model }: { model: PanelClient }) {
   const storeVersion = useEmitter(model.store);
   const progress = useModelState(model, 'progress');
   const settings = useModelState(model, 'settings');

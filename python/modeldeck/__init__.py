@@ -1,0 +1,18 @@
+"""modeldeck's models panel in a Python notebook (Colab, JupyterLab, VS Code).
+
+    import modeldeck
+    panel = modeldeck.show("/content/drive/MyDrive/models")
+    report = panel.scan()
+    panel.models       # list of dicts
+    panel.close()
+
+The panel runs in a Node.js process (modeldeck's session) that the kernel
+starts once and talks to over its stdin/stdout; the widget shown is
+anywidget's, carrying the panel's code, so nothing needs installing in the
+front end. Needs Node.js >= 20.18 and the modeldeck npm package.
+"""
+from ._errors import ModeldeckError
+from ._panel import Panel, show
+
+__all__ = ["show", "Panel", "ModeldeckError"]
+__version__ = "0.1.0"
