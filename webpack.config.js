@@ -10,7 +10,7 @@
 // last module, the widget.
 const path = require('path');
 
-module.exports = {
+const amd = {
   entry: [path.resolve(__dirname, 'css/widget.css'), './lib/widget/src/widget/index.js'],
   output: {
     filename: 'index.js',
@@ -19,6 +19,9 @@ module.exports = {
     library: 'modeldeck',
     // Chunks (there are none today) would load from next to index.js on the CDN.
     publicPath: 'auto',
+    // Always written: the e2e tests compare its time with the widget sources', and a source
+    // the AMD bundle does not include (the anywidget entry) must not make it look stale.
+    compareBeforeEmit: false,
   },
   module: {
     rules: [{ test: /\.css$/, use: ['style-loader', { loader: 'css-loader', options: { sourceMap: false } }] }],
@@ -29,3 +32,26 @@ module.exports = {
   devtool: 'source-map',
   performance: { hints: false },
 };
+
+// The anywidget route's ES module: dist/esm/index.js, carried in the widget
+// state as `_esm` and imported by anywidget from a blob: URL. So it is one
+// self-contained module (Preact and DOMPurify inside, no bare imports, no
+// chunks) whose default export is `{ initialize, render }`. The stylesheet
+// travels separately as `_css` (css/widget.css).
+const esm = {
+  entry: './lib/widget/src/widget/esm.js',
+  experiments: { outputModule: true },
+  output: {
+    filename: 'index.js',
+    path: path.resolve(__dirname, 'dist/esm'),
+    library: { type: 'module' },
+    chunkFormat: false,
+  },
+  optimization: { splitChunks: false, runtimeChunk: false },
+  resolve: { extensions: ['.js'] },
+  mode: 'production',
+  devtool: false,
+  performance: { hints: false },
+};
+
+module.exports = [amd, esm];

@@ -3,7 +3,8 @@
 # in the modeldeck kernel (tests/notebooks.test.ts), and the widget's browser test
 # (tests/e2e) runs headless Chromium against jupyter_server; Jupyter's own kernel test
 # suite (jupyter_kernel_test) checks the modeldeck kernel's protocol (tests/conformance);
-# jupyterlab_server serves the JupyterLab page. Run by `npm test` (pretest)
+# jupyterlab_server serves the JupyterLab page; python3-ipykernel is the Python kernel of the
+# Python route (tests/python-kernel.test.ts). Run by `npm test` (pretest)
 # and so by CI: installs what is missing when it can (root with apt-get), else says
 # what to install. A machine that has them all skips apt entirely.
 set -euo pipefail
@@ -15,6 +16,7 @@ command -v jupyter-nbconvert >/dev/null || need+=(jupyter-nbconvert)
 /usr/bin/python3 -c 'import jupyter_server' 2>/dev/null || need+=(python3-jupyter-server)
 /usr/bin/python3 -c 'import jupyter_kernel_test' 2>/dev/null || need+=(python3-jupyter-kernel-test)
 /usr/bin/python3 -c 'import jupyterlab_server' 2>/dev/null || need+=(python3-jupyterlab-server)
+/usr/bin/python3 -c 'import ipykernel' 2>/dev/null || need+=(python3-ipykernel)
 command -v chromium >/dev/null || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 

@@ -18,6 +18,7 @@ import { registerUpdates } from './commands/updates';
 import { registerKernel } from './commands/kernel';
 import { registerJupyter } from './commands/jupyter';
 import { registerDoctor } from './commands/doctor';
+import { registerSession } from './commands/session';
 import { version } from '../version';
 
 export function buildProgram(): Command {
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerKernel(program);
   registerJupyter(program);
   registerDoctor(program);
+  registerSession(program);
   return program;
 }
 

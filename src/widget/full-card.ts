@@ -5,9 +5,9 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { GridCard, ModelCard, ModelDetails } from '../kernel/protocol';
-import type { ModelsPanelModel } from './model';
+import type { PanelClient } from './client';
 
-export function useFullCard(model: Pick<ModelsPanelModel, 'request'>, id: string | null, shown: GridCard | undefined): ModelCard | undefined {
+export function useFullCard(model: Pick<PanelClient, 'request'>, id: string | null, shown: GridCard | undefined): ModelCard | undefined {
   const [card, setCard] = useState<ModelCard | undefined>(undefined);
   useEffect(() => {
     if (id === null) {

@@ -5,11 +5,11 @@
  */
 import { useEffect, useReducer, useState } from 'preact/hooks';
 import type { PanelState } from '../kernel/protocol';
-import type { ModelsPanelModel } from './model';
+import type { PanelClient } from './client';
 import type { Emitter } from './store';
 
 /** One state key, re-rendered on `change:<key>`. */
-export function useModelState<K extends keyof PanelState>(model: ModelsPanelModel, key: K): PanelState[K] {
+export function useModelState<K extends keyof PanelState>(model: PanelClient, key: K): PanelState[K] {
   const [value, setValue] = useState<PanelState[K]>(() => model.state(key));
   useEffect(() => {
     const onChange = () => setValue(model.state(key));

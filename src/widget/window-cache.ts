@@ -26,26 +26,11 @@ export const BLOCK = 60;
 /** Cards kept in the page for provisional answers; past it the ones not on screen are dropped. */
 export const MAX_CARDS = 20_000;
 
-/** What the cache needs of its host. */
+/** What the cache needs of its host (every `PanelClient` adapter is one). */
 export interface WindowHost {
   request(type: 'window', payload: Omit<WindowRequest, 'type' | 'requestId'>, buffers?: undefined, options?: { report?: boolean }): Promise<ReplyMessage>;
   /** Calls `fn` with each custom message's content; returns the unsubscribe. */
   onCustom(fn: (content: unknown) => void): () => void;
-}
-
-/** The host of an ipywidgets model (its `request()` and `msg:custom` events). */
-export function hostOfModel(model: {
-  request: WindowHost['request'];
-  on(event: string, fn: (content: unknown) => void): void;
-  off(event: string, fn: (content: unknown) => void): void;
-}): WindowHost {
-  return {
-    request: (type, payload, buffers, options) => model.request(type, payload, buffers, options),
-    onCustom(fn) {
-      model.on('msg:custom', fn);
-      return () => model.off('msg:custom', fn);
-    },
-  };
 }
 
 export function queryKey(q: GridQuery): string {

@@ -12,7 +12,7 @@
 import type { GridCard as Card } from '../../kernel/protocol';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useEmitter } from '../hooks';
-import type { ModelsPanelModel } from '../model';
+import type { PanelClient } from '../client';
 import { ModelCard, type CardAction } from './ModelCard';
 import type { UpdatesById } from '../filter';
 
@@ -37,7 +37,7 @@ export function listSource(cards: readonly Card[]): CardSource {
 }
 
 export interface GridProps {
-  model: ModelsPanelModel;
+  model: PanelClient;
   cards: CardSource;
   /** Called with the positions on screen [start, end) when they change. */
   onRange?: (start: number, end: number) => void;

@@ -7,13 +7,13 @@ import { useEffect, useState } from 'preact/hooks';
 import type { GridCard, ModelDetails, UpdateInfo } from '../../kernel/protocol';
 import { BASE_LABELS, KIND_LABELS, displayTitle } from '../filter';
 import { formatBytes, formatCount, formatDate } from '../format';
-import type { ModelsPanelModel } from '../model';
+import type { PanelClient } from '../client';
 import { sanitizeHtml } from '../sanitize';
 import { Dialog } from './Dialog';
 import { safeCivitaiUrl } from './ModelCard';
 
 export interface DetailsViewProps {
-  model: ModelsPanelModel;
+  model: PanelClient;
   /** The grid's card: shown at once; warnings and conflicts come with the details. */
   card: GridCard;
   nsfwLevel: number;

@@ -5,7 +5,7 @@
  */
 import { useRef, useState } from 'preact/hooks';
 import type { HashName, HashSource, ModelCard, ScanResult } from '../../kernel/protocol';
-import type { ModelsPanelModel } from '../model';
+import type { PanelClient } from '../client';
 import { HASH_LENGTHS, HASH_NAMES, checkHash, checkLink } from '../validate';
 import { Dialog } from './Dialog';
 
@@ -21,7 +21,7 @@ export const SOURCE_LABELS: Record<HashSource, string> = {
 };
 
 export interface EditHashDialogProps {
-  model: ModelsPanelModel;
+  model: PanelClient;
   card: ModelCard;
   onClose: () => void;
   notify: (text: string) => void;
@@ -41,7 +41,7 @@ export function EditHashDialog({ model, card, onClose, notify }: EditHashDialogP
   const hashCheck = checkHash(name, value);
   const linkCheck = checkLink(link);
 
-  const run = async (what: string, send: () => ReturnType<ModelsPanelModel['request']>, done: (result: unknown) => string) => {
+  const run = async (what: string, send: () => ReturnType<PanelClient['request']>, done: (result: unknown) => string) => {
     setBusy(what);
     setOutcome(null);
     const reply = await send();

@@ -5,9 +5,9 @@
  */
 import type { PanelError } from '../../kernel/protocol';
 import { useEmitter, useModelState } from '../hooks';
-import type { ModelsPanelModel } from '../model';
+import type { PanelClient } from '../client';
 
-export function ErrorBanner({ model }: { model: ModelsPanelModel }) {
+export function ErrorBanner({ model }: { model: PanelClient }) {
   const kernelErrors = useModelState(model, 'errors') ?? [];
   useEmitter(model.localErrors);
   const errors: PanelError[] = [...kernelErrors, ...model.localErrors.items].sort((a, b) => a.at - b.at);

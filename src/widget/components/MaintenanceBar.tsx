@@ -1,10 +1,10 @@
 /** "Check for updates" and "Duplicates": the two library-wide checks, with what the last one found. */
 import { useState } from 'preact/hooks';
 import type { DuplicatesResult, UpdatesResult } from '../../kernel/protocol';
-import type { ModelsPanelModel } from '../model';
+import type { PanelClient } from '../client';
 
 export interface MaintenanceBarProps {
-  model: ModelsPanelModel;
+  model: PanelClient;
   updates: UpdatesResult | null;
   onUpdates: (r: UpdatesResult) => void;
   onDuplicates: (r: DuplicatesResult) => void;

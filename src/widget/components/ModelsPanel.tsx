@@ -10,8 +10,8 @@ import { DEFAULT_QUERY, displayTitle, type ViewQuery } from '../filter';
 import { formatCount } from '../format';
 import { useFullCard } from '../full-card';
 import { useEmitter, useModelState } from '../hooks';
-import type { ModelsPanelModel } from '../model';
-import { WindowCache, hostOfModel, queryKey } from '../window-cache';
+import type { PanelClient } from '../client';
+import { WindowCache, queryKey } from '../window-cache';
 import { CardGrid, type CardSource } from './CardGrid';
 import { DetailsView } from './DetailsView';
 import { EditHashDialog } from './EditHashDialog';
@@ -30,8 +30,8 @@ export const RESYNC_DELAY_MS = 1000;
 
 type Open = { dialog: 'edit' | 'details' | 'move'; id: string } | null;
 
-export function ModelsPanel({ model }: { model: ModelsPanelModel }) {
-  const cache = useMemo(() => new WindowCache(hostOfModel(model), DEFAULT_QUERY), [model]);
+export function ModelsPanel({ model }: { model: PanelClient }) {
+  const cache = useMemo(() => new WindowCache(model, DEFAULT_QUERY), [model]);
   const cacheVersion = useEmitter(cache);
   const progress = useModelState(model, 'progress');
   const settings = useModelState(model, 'settings');

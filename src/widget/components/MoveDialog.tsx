@@ -3,12 +3,12 @@ import { useState } from 'preact/hooks';
 import type { ModelCard } from '../../kernel/protocol';
 import { displayTitle } from '../filter';
 import { useModelState } from '../hooks';
-import type { ModelsPanelModel } from '../model';
+import type { PanelClient } from '../client';
 import { Dialog } from './Dialog';
 import { RootSelect } from './RootSelect';
 
 export interface MoveDialogProps {
-  model: ModelsPanelModel;
+  model: PanelClient;
   card: ModelCard;
   onClose: () => void;
   notify: (text: string) => void;

@@ -13,7 +13,7 @@ import type { PanelSettings, ScanResult } from '../../kernel/protocol';
 import { downloadJson } from '../download';
 import { formatCount } from '../format';
 import { useModelState } from '../hooks';
-import type { ModelsPanelModel } from '../model';
+import type { PanelClient } from '../client';
 import { RootSelect } from './RootSelect';
 
 const NSFW: { value: PanelSettings['nsfwLevel']; label: string }[] = [
@@ -25,7 +25,7 @@ const NSFW: { value: PanelSettings['nsfwLevel']; label: string }[] = [
 ];
 
 export interface ToolbarProps {
-  model: ModelsPanelModel;
+  model: PanelClient;
   root: number;
   onRoot: (root: number) => void;
   notify: (text: string) => void;

@@ -1,6 +1,6 @@
 /** What the library's trash holds, each with a Restore button. */
 import { useEffect, useState } from 'preact/hooks';
-import type { ModelsPanelModel } from '../model';
+import type { PanelClient } from '../client';
 import { Dialog } from './Dialog';
 
 interface TrashItem {
@@ -10,7 +10,7 @@ interface TrashItem {
   trashedAt: number;
 }
 
-export function TrashDialog({ model, onClose, notify }: { model: ModelsPanelModel; onClose: () => void; notify: (text: string) => void }) {
+export function TrashDialog({ model, onClose, notify }: { model: PanelClient; onClose: () => void; notify: (text: string) => void }) {
   const [items, setItems] = useState<TrashItem[] | null>(null);
   const [error, setError] = useState('');
   useEffect(() => {
