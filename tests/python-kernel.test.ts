@@ -29,6 +29,17 @@ function customFromPanel(predicate: (content: any) => boolean, since: number): P
   return kernel.waitFor((m) => m.header.msg_type === 'comm_msg' && m.content.comm_id === commId && m.content.data?.method === 'custom' && predicate(m.content.data.content), { since });
 }
 
+/** The cards of a window over the whole library, from the reply carrying this request's id. */
+async function windowCards(requestId: string): Promise<any[]> {
+  const since = kernel.iopub.length;
+  const query = { search: '', kind: 'any', base: 'any', status: 'any', sort: 'name', desc: false };
+  await send({ method: 'custom', content: { type: 'window', requestId, query, offset: 0, limit: 50, seq: 1 } });
+  const reply = await customFromPanel((c) => c.type === 'reply' && c.requestId === requestId, since);
+  const content = reply.content.data.content;
+  expect(content.ok).toBe(true);
+  return content.result.cards;
+}
+
 async function nodePidOf(k: KernelClient, panel = 'p'): Promise<number> {
   return Number(printed(await run(k, `print(${panel}._relay.process.pid)`)).trim());
 }
@@ -77,9 +88,9 @@ test('p.scan() runs to its end, shows progress in the cell, identifies the libra
   expect(JSON.parse(printed(messages))).toEqual({ files: 2, identified: 1, notOnCivitai: 1, cancelled: false });
   const lines = messages.filter((m) => m.header.msg_type === 'display_data' || m.header.msg_type === 'update_display_data').map((m) => m.content.data['text/plain']);
   expect(lines[lines.length - 1]).toMatch(/^scan: done, 2 files, 1 identified/);
-  // The panel was told: models upserted on the comm.
-  const models = kernel.iopub.filter((m) => m.header.msg_type === 'comm_msg' && m.content.comm_id === commId && m.content.data?.content?.type === 'models');
-  expect(models.flatMap((m) => m.content.data.content.upsert).map((c: any) => c.name)).toContain('Known From Python v9000002');
+  // The panel sees it: a window of the whole library, asked over the comm as the page does, holds the identified card.
+  const cards = await windowCards('w-scan');
+  expect(cards.map((c: any) => c.name)).toContain('Known From Python v9000002');
   expect(JSON.stringify(kernel.iopub)).not.toContain(TOKEN);
 });
 
@@ -93,10 +104,7 @@ test('p.models lists the library as plain dicts', async () => {
 });
 
 test('preview bytes reach the comm as binary buffers', async () => {
-  const since = kernel.iopub.length;
-  await send({ method: 'request_state' });
-  const models = await kernel.waitFor((m) => m.content.comm_id === commId && m.content.data?.content?.type === 'models' && m.content.data.content.reset === true, { since });
-  const card = models.content.data.content.upsert.find((c: any) => c.name === 'Known From Python v9000002');
+  const card = (await windowCards('w-preview')).find((c: any) => c.name === 'Known From Python v9000002');
   expect(card.preview).not.toBeNull();
   const at = kernel.iopub.length;
   await send({ method: 'custom', content: { type: 'previews', requestId: 'pv-1', ids: [card.id] } });
