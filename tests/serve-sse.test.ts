@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventLog } from '../src/serve/event-log';
 import { FakeCivitai } from './fake-civitai';
+import { runCli } from './helpers/cli';
 import { loraBytes, register, writeModel } from './helpers/library';
+import { WAIT_MS } from './helpers/wait';
 import { messageOf, raw, SseReader, startServe, type ServeProcess, type SseEvent } from './helpers/serve';
 
 describe('EventLog', () => {
@@ -107,5 +109,47 @@ describe('reconnecting over real HTTP', () => {
     const snap = JSON.parse((await raw(serve.base, { path: '/api/snapshot', headers: auth() })).body);
     expect(snap.cards.length).toBe(12);
     expect(snap.state.settings.nsfwLevel).toBe(1);
+  });
+});
+
+describe('Ctrl-C during a scan', () => {
+  test('cancels the scan, keeps the files it finished, and exits 0', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'mdk-serve-int-'));
+    const fake = await new FakeCivitai().start();
+    let serve: ServeProcess | null = null;
+    try {
+      const root = join(work, 'models');
+      for (let i = 0; i < 4; i++) register(fake, writeModel(root, `Lora/k${i}.safetensors`, loraBytes()), { name: `k${i}` });
+      // Civitai never answers: the scan hashes every file, then waits in its lookups until it is cancelled.
+      fake.inject({ kind: 'slow', delayMs: 600_000 }, { times: Infinity });
+      const env = { CIVITAI_BASE_URL: fake.url, CIVITAI_FALLBACK_BASE_URLS: '', MODELDECK_CACHE_DIR: join(work, 'cache') };
+      serve = await startServe([root], [], env);
+      const auth = { 'X-Modeldeck-Token': serve.token };
+      const since = JSON.parse((await raw(serve.base, { path: '/api/snapshot', headers: auth })).body).lastEventId;
+      const stream = await SseReader.open(serve.base, `/api/events?since=${since}`, auth);
+      await raw(serve.base, { method: 'POST', path: '/api/request', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ type: 'scan', requestId: 's' }) });
+      await stream.next((e) => {
+        const p = messageOf(e).state?.progress;
+        return !!p && p.running && p.filesHashed === 4;
+      }, 'progress with every file hashed');
+      // Wait for the request to reach the fake: the scan is now in its lookups.
+      for (const deadline = Date.now() + WAIT_MS; fake.count() === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+      expect(fake.count()).toBeGreaterThan(0);
+      const running = serve;
+      const code = await running.stop('SIGINT');
+      serve = null;
+      expect(code).toBe(0);
+      expect(running.stdout()).toMatch(/cancelling the scan, its finished files are kept/);
+      expect(running.stdout()).toMatch(/modeldeck serve: stopped/);
+      const ls = await runCli(['ls', root, '--json'], env);
+      expect(ls.code).toBe(0);
+      const rows = ls.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      expect(rows.length).toBe(4);
+      for (const r of rows) expect(JSON.stringify(r)).toMatch(/[0-9A-F]{64}/i);
+    } finally {
+      await serve?.stop();
+      await fake.stop();
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });
