@@ -3,7 +3,7 @@
 // - @lumino/dragdrop (via @jupyter-widgets/base) needs DragEvent: shim in setup;
 // - @jupyter-widgets/* and @jupyterlab/* ship ES modules: babel-jest turns them into CommonJS;
 // - jsdom would pick Preact's "browser" (ESM) build: ask for the CommonJS one.
-module.exports = {
+const ipywidgets = {
   displayName: 'widget',
   rootDir: __dirname,
   roots: ['<rootDir>/tests/widget'],
@@ -18,5 +18,14 @@ module.exports = {
     '^.+\\.m?js$': ['babel-jest', { configFile: false, babelrc: false, presets: [['@babel/preset-env', { targets: { node: 'current' } }]] }],
   },
   transformIgnorePatterns: ['/node_modules/(?!(@jupyter(lab|-widgets)/.*)/)'],
-  testTimeout: 120000,
 };
+
+// The same component tests again through anywidget's adapter (src/widget/anywidget.ts,
+// mounted by src/widget/esm.tsx): tests/widget/helpers.tsx reads MODELDECK_TEST_ADAPTER.
+const anywidget = {
+  ...ipywidgets,
+  displayName: 'widget-anywidget',
+  setupFiles: [...ipywidgets.setupFiles, '<rootDir>/tests/widget/setup-anywidget.js'],
+};
+
+module.exports = { projects: [ipywidgets, anywidget], testTimeout: 120000 };

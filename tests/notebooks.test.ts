@@ -74,3 +74,47 @@ test('quickstart.ipynb runs from top to bottom in the modeldeck kernel', async (
   expect(text(outputs[3])).toContain('nb_trigger');
   expect(text(outputs[4])).toMatch(/SHA256: '[0-9A-F]{64}'/);
 });
+
+test('colab.ipynb runs from its setup cell to the end in a Python kernel (the Colab-only steps skipped)', async () => {
+  // A project where `npm install modeldeck` already happened, and a library of models.
+  const project = join(tmp.path, 'colab-project');
+  mkdirSync(join(project, 'node_modules'), { recursive: true });
+  symlinkSync(repo, join(project, 'node_modules', 'modeldeck'));
+  copyFileSync(join(repo, 'notebooks', 'colab.ipynb'), join(project, 'colab.ipynb'));
+  const library = join(tmp.path, 'colab-models');
+  const known = writeModel(library, 'Lora/colab-known.safetensors', loraBytes());
+  writeModel(library, 'Lora/colab-mine.safetensors', loraBytes());
+  register(fake, known, { name: 'Colab Known' });
+  const source = readFileSync(join(repo, 'notebooks', 'colab.ipynb'), 'utf8');
+  expect(source).not.toMatch(/stable-diffusion-webui|sd-webui/);
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    JUPYTER_CONFIG_DIR: join(tmp.path, 'colab-jupyter-config'),
+    JUPYTER_DATA_DIR: join(tmp.path, 'colab-jupyter-data'),
+    JUPYTER_RUNTIME_DIR: join(tmp.path, 'colab-jupyter-runtime'),
+    MODELDECK_PROJECT: project,
+    MODELDECK_MODELS: library,
+    CIVITAI_BASE_URL: fake.url,
+    CIVITAI_FALLBACK_BASE_URLS: '',
+    CIVITAI_TOKEN: '',
+    MODELDECK_CACHE_DIR: join(tmp.path, 'colab-cache'),
+  };
+  delete env.COLAB_RELEASE_TAG;
+  const args = ['nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.kernel_name=python3', '--ExecutePreprocessor.timeout=600', '--ExecutePreprocessor.startup_timeout=300', '--output', 'executed.ipynb', 'colab.ipynb'];
+  const run = await new Promise<{ code: number; stderr: string }>((resolve) =>
+    execFile('jupyter', args, { cwd: project, env, maxBuffer: 16 << 20 }, (err, _out, stderr) => resolve({ code: err ? 1 : 0, stderr })),
+  );
+  expect(run.stderr).not.toMatch(/Traceback|CellExecutionError/);
+  expect(run.code).toBe(0);
+  const executed = JSON.parse(readFileSync(join(project, 'executed.ipynb'), 'utf8'));
+  const byId = (id: string): Output[] => executed.cells.find((c: { id: string }) => c.id === id).outputs;
+  const text = (os: Output[]) => os.map((o) => (Array.isArray(o.text) ? o.text.join('') : (o.text ?? ''))).join('');
+  expect(executed.cells.flatMap((c: { outputs?: Output[] }) => c.outputs ?? []).filter((o: Output) => o.output_type === 'error')).toEqual([]);
+  expect(text(byId('setup'))).toMatch(/modeldeck \S+ ready/);
+  expect(text(byId('setup'))).toContain('Civitai token: not set');
+  expect(byId('show').some((o) => o.output_type === 'display_data' && (o.data?.['application/vnd.jupyter.widget-view+json'] as { model_id?: string })?.model_id)).toBe(true);
+  expect(text(byId('scan'))).toContain('2 files: 1 on Civitai, 1 not, 2 hashed');
+  expect(text(byId('models'))).toContain('Colab Known');
+  expect(text(byId('cli'))).toContain('colab-known.safetensors');
+});

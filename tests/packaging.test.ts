@@ -28,3 +28,20 @@ test('labextension/ is a JupyterLab 4 prebuilt extension of this version, with i
   expect(meta.jupyterlab.sharedPackages['@jupyter-widgets/base']).toEqual({ bundled: false, singleton: true });
   expect(JSON.parse(readFileSync(join(dir, 'install.json'), 'utf8')).packageName).toBe(pkg.name);
 });
+
+test('dist/esm/index.js is one self-contained ES module for anywidget: a default export, no imports left', () => {
+  const bundle = readFileSync(join(root, 'dist', 'esm', 'index.js'), 'utf8');
+  expect(bundle).toMatch(/export\s*\{[^}]*\bas default\b[^}]*\}\s*;?\s*$/);
+  // Imported from a blob: URL, it can resolve no bare or relative specifier.
+  expect(bundle).not.toMatch(/(^|[;\s])import\s*[\w{*"']/);
+  expect(bundle).not.toMatch(/\bimport\(/);
+  expect(bundle).not.toMatch(/\brequire\(/);
+});
+
+test('the npm package carries the Python package and the stdio host it starts', () => {
+  const files: string[] = require('../package.json').files;
+  expect(files).toContain('python/');
+  for (const f of ['python/modeldeck/__init__.py', 'python/modeldeck/_frames.py', 'python/pyproject.toml', 'lib/hosts/stdio/main.js', 'dist/esm/index.js', 'css/widget.css']) {
+    expect(existsSync(join(root, f))).toBe(true);
+  }
+});

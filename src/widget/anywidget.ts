@@ -36,7 +36,11 @@ export class AnywidgetClient implements PanelClient {
       kernelErrors: () => this.state('errors') ?? [],
     });
     model.on('msg:custom', this.onCustom);
+    // anywidget's proxy passes other events to the Backbone model: a closed comm ends waiting requests.
+    model.on('comm:close', this.onClose);
   }
+
+  private readonly onClose = () => this.core.failPending('closed', 'the kernel closed this panel');
 
   get store(): CardStore {
     return this.core.store;
@@ -86,6 +90,7 @@ export class AnywidgetClient implements PanelClient {
   /** The model is going away: stop listening, revoke preview URLs. */
   dispose(): void {
     this.model.off('msg:custom', this.onCustom);
+    this.model.off('comm:close', this.onClose);
     this.core.failPending('closed', 'the panel was closed');
     this.core.previews.clear();
   }

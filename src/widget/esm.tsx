@@ -10,7 +10,8 @@ import { ModelsPanel } from './components/ModelsPanel';
 
 const clients = new WeakMap<AnyModel, AnywidgetClient>();
 
-function clientOf(model: AnyModel): AnywidgetClient {
+/** The client of one anywidget model (made on first use; the tests reach it here). */
+export function clientOf(model: AnyModel): AnywidgetClient {
   let client = clients.get(model);
   if (!client) clients.set(model, (client = new AnywidgetClient(model)));
   return client;

@@ -7,8 +7,24 @@ import * as base from '@jupyter-widgets/base';
 import { ManagerBase } from '@jupyter-widgets/base-manager';
 import { act } from 'preact/test-utils';
 import type { KernelMessage, ModelCard, PanelRequest, PanelState } from '../../src/kernel/protocol';
+import type { PanelClient } from '../../src/widget/client';
+import panelModule, { clientOf } from '../../src/widget/esm';
 import { ModelsPanelModel } from '../../src/widget/model';
 import { ModelsPanelView } from '../../src/widget/view';
+import { FakeAnyModel } from './anywidget-model';
+
+/**
+ * Which adapter the panel runs on: the @jupyter-widgets/base model and view
+ * (default), or anywidget's `initialize`/`render` contract (the
+ * `widget-anywidget` jest project sets MODELDECK_TEST_ADAPTER). Every
+ * component test runs on both.
+ */
+export const ADAPTER = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.MODELDECK_TEST_ADAPTER === 'anywidget' ? 'anywidget' : 'ipywidgets';
+
+/** Whether the panel asked the kernel for the whole state again (a comm method, or anywidget's custom message). */
+export function askedForState(comm: MockComm): boolean {
+  return comm.sent.some((s) => s.data?.method === 'request_state' || (s.data?.method === 'custom' && s.data.content?.type === 'request_state'));
+}
 
 export interface Sent {
   data: any;
@@ -107,8 +123,9 @@ export function card(i: number, over: Partial<ModelCard> = {}): ModelCard {
 }
 
 export interface Panel {
-  model: ModelsPanelModel;
-  view: ModelsPanelView;
+  model: PanelClient;
+  /** The synced model's listeners by event. */
+  listeners(): Record<string, unknown[]>;
   comm: MockComm;
   el: HTMLElement;
   /** Plays a kernel message. */
@@ -123,23 +140,56 @@ export interface Panel {
   close(): void;
 }
 
-export async function openPanel(state: Partial<PanelState> = {}): Promise<Panel> {
-  const comm = new MockComm();
-  const manager = new TestManager();
-  const model = new ModelsPanelModel(
-    { summary: { ready: true, models: 0, bytes: 0, byStatus: {}, byKind: {}, civitai: true, tokenSet: false, lastScan: null }, roots: ['/content/models'], ...state } as any,
-    { widget_manager: manager, model_id: comm.comm_id, comm } as any,
-  );
+interface Mounted {
+  model: PanelClient;
+  el: HTMLElement;
+  unmount(): void;
+  /** The synced model's listeners by event (Backbone's `_events` shape). */
+  listeners(): Record<string, unknown[]>;
+}
+
+const INITIAL_SUMMARY = { ready: true, models: 0, bytes: 0, byStatus: {}, byKind: {}, civitai: true, tokenSet: false, lastScan: null };
+
+async function mountIpywidgets(comm: MockComm, state: Partial<PanelState>): Promise<Mounted> {
+  const model = new ModelsPanelModel({ summary: INITIAL_SUMMARY, roots: ['/content/models'], ...state } as any, { widget_manager: new TestManager(), model_id: comm.comm_id, comm } as any);
   const view = new ModelsPanelView({ model } as any);
   document.body.appendChild(view.el);
   await act(async () => {
     view.render();
   });
+  return { model, el: view.el, unmount: () => view.remove(), listeners: () => (model as any)._events };
+}
+
+async function mountAnywidget(comm: MockComm, state: Partial<PanelState>): Promise<Mounted> {
+  const defaults = new ModelsPanelModel({}, { widget_manager: new TestManager(), model_id: 'defaults', comm: new MockComm() } as any).defaults();
+  const model = new FakeAnyModel(comm, { ...defaults, summary: INITIAL_SUMMARY, roots: ['/content/models'], ...state });
+  const el = document.createElement('div');
+  document.body.appendChild(el);
+  const dispose = panelModule.initialize({ model });
+  let cleanup: (() => void) | undefined;
+  await act(async () => {
+    cleanup = panelModule.render({ model, el });
+  });
+  return {
+    model: clientOf(model),
+    el,
+    listeners: () => model._events,
+    unmount: () => {
+      cleanup?.();
+      dispose();
+    },
+  };
+}
+
+export async function openPanel(state: Partial<PanelState> = {}): Promise<Panel> {
+  const comm = new MockComm();
+  const mounted = ADAPTER === 'anywidget' ? await mountAnywidget(comm, state) : await mountIpywidgets(comm, state);
+  const { model, el } = mounted;
   const panel: Panel = {
     model,
-    view,
+    listeners: () => mounted.listeners(),
     comm,
-    el: view.el,
+    el,
     kernel(msg, buffers = []) {
       act(() => comm.receive({ method: 'custom', content: msg }, buffers));
     },
@@ -160,11 +210,11 @@ export async function openPanel(state: Partial<PanelState> = {}): Promise<Panel>
     models(cards, extra = {}) {
       panel.kernel({ type: 'models', upsert: cards, remove: extra.remove ?? [], total: cards.length, ...(extra.reset ? { reset: true } : {}) });
     },
-    cards: () => [...view.el.querySelectorAll<HTMLElement>('.md-card')],
+    cards: () => [...el.querySelectorAll<HTMLElement>('.md-card')],
     titles: () => panel.cards().map((c) => c.querySelector('.md-card-title')!.textContent ?? ''),
     close() {
-      act(() => view.remove());
-      view.el.remove();
+      act(() => mounted.unmount());
+      el.remove();
     },
   };
   return panel;

@@ -1,0 +1,1 @@
+process.env.MODELDECK_TEST_ADAPTER = 'anywidget';
