@@ -9,12 +9,18 @@
 // The library is an index written with the index codec (as bench/library.js
 // load50k does), so show() loads it without hashing; previews are tiny PNGs
 // beside each model. Usage: npm run bench:widget   (KEEP=1 keeps the work dir,
-// REPS=n sets how many fresh kernels show() is timed in; the median counts)
+// REPS=n sets how many fresh kernels show() is timed in; the median counts).
+// Both routes: the tslab kernel (show() in TypeScript) and the Python route (a
+// python3 ipykernel kernel, modeldeck.show() relaying to a Node session, the
+// panel rendered by anywidget's published front end); the Python route's
+// first cards are compared with tslab's as a ratio, and the preview bytes that
+// crossed the Python relay as binary buffers are counted.
 'use strict';
 const { mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
+const { copyFileSync } = require('node:fs');
 const { encodeEntry } = require('../lib/core/library/index-codec');
 const { INDEX_DIR, INDEX_FORMAT } = require('../lib/core/library/index-store');
 const { tinyPng } = require('../build/dev/tests/fake-civitai');
@@ -28,6 +34,11 @@ const CARD = 'article.md-card';
 const NEWEST_CARD = '#notebook > section.cell:last-child article.md-card';
 const TARGET_FIRST_MS = 1500;
 const TARGET_FILTER_MS = 100;
+/** The Python route's first cards, at most this many times tslab's (same run, same library). */
+const TARGET_PYTHON_RATIO = 1.2;
+const REPO = join(__dirname, '..');
+const ANYWIDGET_DIR = join(REPO, 'node_modules', 'anywidget'); // its exports map hides package.json and dist/
+const ANYWIDGET_VERSION = JSON.parse(require('node:fs').readFileSync(join(ANYWIDGET_DIR, 'package.json'), 'utf8')).version;
 /** show() runs, each in a new kernel (REPS=n to change). */
 const REPS = Number(process.env.REPS) || 3;
 
@@ -199,17 +210,24 @@ if (require.main === module) (async () => {
     t = Date.now();
     const site = buildSite(join(work, 'static'));
     console.log(`test page built in ${site.buildMs} ms`);
-    server = await startJupyterServer({ dir: join(work, 'jupyter'), staticDir: site.dir, env: { MODELDECK_CACHE_DIR: join(work, 'cache'), MODELDECK_COLAB: '0', CIVITAI_TOKEN: '' } });
+    // anywidget's front end where the CDN has it, for the Python route.
+    mkdirSync(join(site.dir, `anywidget@${ANYWIDGET_VERSION}`, 'dist'), { recursive: true });
+    copyFileSync(join(ANYWIDGET_DIR, 'dist', 'index.js'), join(site.dir, `anywidget@${ANYWIDGET_VERSION}`, 'dist', 'index.js'));
+    server = await startJupyterServer({
+      dir: join(work, 'jupyter'),
+      staticDir: site.dir,
+      env: { MODELDECK_CACHE_DIR: join(work, 'cache'), MODELDECK_COLAB: '0', CIVITAI_TOKEN: '', PYTHONPATH: join(REPO, 'python'), MODELDECK_ANYWIDGET_VERSION: ANYWIDGET_VERSION },
+    });
     browser = await launchChromium(work, { width: 1280, height: 900 });
     const { page } = browser;
     /** A fresh page and kernel, warmed up: the first cell compiles with TypeScript and loads modeldeck, which is not what show() costs. */
-    const openPage = async () => {
-      await page.goto(`${server.url}/static/index.html?${new URLSearchParams({ token: server.token, kernel: 'modeldeck', frames: '1' })}`);
+    const openPage = async (kernel = 'modeldeck', warmCode = 'import { show } from "modeldeck";\ntypeof show;') => {
+      await page.goto(`${server.url}/static/index.html?${new URLSearchParams({ token: server.token, kernel, frames: '1' })}`);
       await page.waitForFunction(() => window.e2e && window.e2e.state !== 'starting', null, { timeout: 60_000 });
       const state = await page.evaluate(() => [window.e2e.state, window.e2e.failure]);
       if (state[0] !== 'ready') throw new Error(`test page: ${state[1]}`);
       const t0 = Date.now();
-      const warm = await page.evaluate(() => window.e2e.run('import { show } from "modeldeck";\ntypeof show;'));
+      const warm = await page.evaluate((c) => window.e2e.run(c), warmCode);
       if (warm.error) throw new Error(`warm-up cell: ${warm.error.ename}: ${warm.error.evalue}`);
       return Date.now() - t0;
     };
@@ -239,6 +257,31 @@ if (require.main === module) (async () => {
       firsts.push((await showCell(`run ${rep}/${REPS}: show() in a fresh kernel`, code)).firstCardsMs);
     }
     const firstMs = median(firsts);
+    await page.evaluate(() => window.e2e.shutdown());
+
+    // The Python route, the same way: each run a new python3 kernel (so a new Node session too).
+    const pyFirsts = [];
+    let relayed = null;
+    for (let rep = 1; rep <= REPS; rep++) {
+      const warmMs = await openPage('python3', 'import modeldeck');
+      console.log(`python run ${rep}/${REPS}: new python3 kernel, warm-up cell (import modeldeck) ${warmMs} ms`);
+      pyFirsts.push((await showCell(`python run ${rep}/${REPS}: modeldeck.show() in a fresh kernel`, `panel = modeldeck.show(${JSON.stringify(root)})`)).firstCardsMs);
+      if (rep === REPS) {
+        // Every preview of the first screen asked for has arrived once its image is painted in every card that shows one.
+        await page.waitForFunction((sel) => {
+          const imgs = [...document.querySelectorAll(`${sel} .md-preview img`)];
+          return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+        }, NEWEST_CARD, { timeout: 60_000 });
+        const painted = await page.evaluate((sel) => document.querySelectorAll(`${sel} .md-preview img`).length, NEWEST_CARD);
+        const cell = await page.evaluate(() => window.e2e.run('import json\nprint(json.dumps(panel._relay.stats))'));
+        relayed = { ...JSON.parse(cell.text), painted };
+      }
+      await page.evaluate(() => window.e2e.shutdown());
+    }
+    const pyFirstMs = median(pyFirsts);
+    console.log(`python route: ${relayed.buffers} binary buffers, ${relayed.buffer_bytes.toLocaleString('en')} bytes crossed the relay for the first screen (${relayed.painted} previews painted; each preview ${tinyPng().length} bytes)`);
+    await openPage();
+    await showCell('tslab again for the filter figures: show()', code);
 
     const queries = ['aurora', 'neon pixel', 'ember-koi-4', 'jade_style', 'zzz-nothing', ''];
     const figures = [];
@@ -264,6 +307,12 @@ if (require.main === module) (async () => {
       `first cards under ${TARGET_FIRST_MS} ms after show() with ${MODELS.toLocaleString('en')} models (median ${firstMs.toFixed(0)} ms of ${firsts.map((x) => x.toFixed(0)).join(', ')}; ${again.firstCardsMs.toFixed(0)} ms with the library already open)`,
       firstMs < TARGET_FIRST_MS,
     );
+    const ratio = pyFirstMs / firstMs;
+    check(
+      `Python route first cards at most ${TARGET_PYTHON_RATIO}x tslab's (median ${pyFirstMs.toFixed(0)} ms of ${pyFirsts.map((x) => x.toFixed(0)).join(', ')} vs ${firstMs.toFixed(0)} ms: ${ratio.toFixed(2)}x)`,
+      ratio <= TARGET_PYTHON_RATIO,
+    );
+    check(`first-screen previews crossed the Python relay as binary buffers (${relayed.buffers} buffers, ${relayed.buffer_bytes} bytes for ${relayed.painted} painted previews)`, relayed.buffers >= relayed.painted && relayed.buffer_bytes >= relayed.painted * tinyPng().length);
     check(
       `filter under ${TARGET_FILTER_MS} ms (median ${measured.length ? median(measured).toFixed(1) : '-'} ms, worst ${measured.length ? Math.max(...measured).toFixed(1) : '-'} ms over ${measured.length}/${figures.length} searches)`,
       measured.length === figures.length && Math.max(...measured) < TARGET_FILTER_MS,

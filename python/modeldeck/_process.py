@@ -191,6 +191,12 @@ class NodeProcess:
 
     def _ended(self):
         self.alive = False
+        # Reap it: a zombie child still counts as a child, and ipykernel's shutdown keeps
+        # signalling its children (for seconds) until none is left.
+        try:
+            self.proc.wait(timeout=5)
+        except Exception:
+            pass
         try:
             self._out.put_nowait(None)
         except queue.Full:

@@ -29,6 +29,8 @@ class Relay:
     def __init__(self):
         self.comms = {}
         self.overrides = {}
+        # What crossed from Node to the front end as binary buffers (the benchmark counts preview bytes).
+        self.stats = {"buffers": 0, "buffer_bytes": 0}
         self.process = NodeProcess(self._on_frame, self._on_exit)
         # Shutdown and restart end the kernel process: atexit stops Node cleanly, and if the
         # kernel is killed instead, Node sees its stdin close and exits by itself.
@@ -51,6 +53,9 @@ class Relay:
             if over and isinstance(data, dict) and isinstance(data.get("state"), dict):
                 # A full-state answer carries the session's own module names: keep the front end's.
                 data["state"].update({k: v for k, v in over.items() if k in data["state"]})
+            if buffers:
+                self.stats["buffers"] += len(buffers)
+                self.stats["buffer_bytes"] += sum(len(b) for b in buffers)
             comm.send(data=data, metadata=header.get("metadata") or {}, buffers=buffers or None)
         elif op == "comm_close":
             comm = self.comms.pop(header.get("comm_id"), None)
