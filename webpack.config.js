@@ -54,4 +54,15 @@ const esm = {
   performance: { hints: false },
 };
 
-module.exports = [amd, esm];
+// The page of `modeldeck serve`: dist/serve/panel.js, a plain script (no
+// inline code: the page's CSP forbids it); css/widget.css is served beside it.
+const serve = {
+  entry: './lib/widget/src/widget/serve-page.js',
+  output: { filename: 'panel.js', path: path.resolve(__dirname, 'dist/serve') },
+  resolve: { extensions: ['.js'] },
+  mode: 'production',
+  devtool: false,
+  performance: { hints: false },
+};
+
+module.exports = [amd, esm, serve];

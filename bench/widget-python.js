@@ -193,7 +193,10 @@ function pageFilter({ text, selector }) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-(async () => {
+// bench/serve.js uses the same library and the same filter measurement.
+module.exports = { makeLibrary, pageFilter, MODELS };
+
+if (require.main === module) (async () => {
   const missing = missingChromium() || missingPrerequisites();
   if (missing) throw new Error(missing);
   const work = mkdtempSync(join(tmpdir(), 'modeldeck-bench-widget-'));

@@ -19,6 +19,7 @@ import { registerKernel } from './commands/kernel';
 import { registerJupyter } from './commands/jupyter';
 import { registerDoctor } from './commands/doctor';
 import { registerSession } from './commands/session';
+import { registerServe } from './commands/serve';
 import { version } from '../version';
 
 export function buildProgram(): Command {
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerJupyter(program);
   registerDoctor(program);
   registerSession(program);
+  registerServe(program);
   return program;
 }
 
