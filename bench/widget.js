@@ -261,7 +261,8 @@ async function pageHeapMb(page) {
   return used ? used.value / 1e6 : NaN;
 }
 
-module.exports = { makeLibrary };
+// bench/serve.js uses the same library and the same filter measurement (at 10,000 models).
+module.exports = { makeLibrary, pageFilter, MODELS: 10_000 };
 
 if (require.main === module) (async () => {
   const missing = missingChromium() || missingPrerequisites();

@@ -107,7 +107,7 @@ describe('reconnecting over real HTTP', () => {
     expect(first.event).toBe('resync');
     late.close();
     const snap = JSON.parse((await raw(serve.base, { path: '/api/snapshot', headers: auth() })).body);
-    expect(snap.cards.length).toBe(12);
+    expect(snap.state.summary.models).toBe(12);
     expect(snap.state.settings.nsfwLevel).toBe(1);
   });
 });

@@ -5,7 +5,7 @@
  *
  *   GET  ./                    the page (opened first with ?token=…, which sets the cookie)
  *   GET  ./panel.js, panel.css the page's own files
- *   GET  ./api/snapshot        {state, cards, lastEventId, readOnly}
+ *   GET  ./api/snapshot        {state, lastEventId, readOnly} (cards come as windows: POST a `window` request)
  *   GET  ./api/events          Server-Sent Events after ?since= / Last-Event-ID
  *   POST ./api/request         a panel request {type, requestId, ...}; 202, the reply comes as an event
  *   POST ./api/settings        {settings: {...}}; 202, the new state comes as an event
@@ -231,9 +231,9 @@ export class ServeServer {
   }
 
   private snapshot(req: IncomingMessage, res: ServerResponse): void {
-    const { state, cards, cardsReceived } = this.comm.mirror.snapshot();
+    const { state } = this.comm.mirror.snapshot();
     const accept = req.headers['accept-encoding'];
-    sendJson(res, 200, { ok: true, state, cards, cardsReceived, lastEventId: this.log.lastId, readOnly: this.opts.readOnly }, typeof accept === 'string' ? accept : undefined);
+    sendJson(res, 200, { ok: true, state, lastEventId: this.log.lastId, readOnly: this.opts.readOnly }, typeof accept === 'string' ? accept : undefined);
   }
 
   private async request(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -10,8 +10,8 @@
  * event id it was taken at) and follows the stream from that id; a dropped
  * stream reconnects with `Last-Event-ID` and misses nothing.
  */
-import type { ModelCard, PanelError, PanelSettings, PanelState, ReplyMessage, RequestType } from '../kernel/protocol';
-import type { Buffers, PanelClient, RequestOptions, RequestPayload } from './client';
+import type { PanelError, PanelSettings, PanelState, ReplyMessage, RequestType } from '../kernel/protocol';
+import type { Buffers, PanelClient, PreviewCard, RequestOptions, RequestPayload } from './client';
 import { ClientCore } from './client-core';
 import type { LocalErrors } from './local-errors';
 import type { PreviewCache } from './previews';
@@ -19,8 +19,6 @@ import type { CardStore } from './store';
 
 interface Snapshot {
   state: PanelState;
-  cards: ModelCard[];
-  cardsReceived: boolean;
   lastEventId: string;
   readOnly: boolean;
 }
@@ -97,7 +95,11 @@ export class HttpClient implements PanelClient {
     return this.core.request(type, payload, buffers, options);
   }
 
-  requestPreviews(cards: readonly ModelCard[]): void {
+  onCustom(fn: (content: unknown) => void): () => void {
+    return this.core.onCustom(fn);
+  }
+
+  requestPreviews(cards: readonly PreviewCard[]): void {
     const byId = new Map(cards.map((c) => [c.id, c]));
     for (const batch of this.core.previews.take(cards)) for (const id of batch) void this.fetchPreview(byId.get(id)!);
   }
@@ -141,7 +143,6 @@ export class HttpClient implements PanelClient {
     this.snapshots++;
     this.readOnly = snap.readOnly;
     this.applyState(snap.state);
-    if (snap.cardsReceived) this.core.store.apply({ type: 'models', reset: true, upsert: snap.cards, remove: [], total: snap.cards.length });
     this.lastEventId = snap.lastEventId;
     this.connect();
   }
@@ -229,7 +230,7 @@ export class HttpClient implements PanelClient {
     else this.report(failure.code, failure.message);
   }
 
-  private async fetchPreview(card: ModelCard): Promise<void> {
+  private async fetchPreview(card: PreviewCard): Promise<void> {
     const base = { type: 'preview' as const, id: card.id, preview: card.preview, size: 0 };
     try {
       // The browser's HTTP cache keeps the bytes (ETag); the object URL is made here as for the notebook panel.
