@@ -36,6 +36,8 @@ export interface StoredFile {
 export interface StorageFaults {
   /** Close the connection once this many bytes of a body (counted from the file's start) have been sent; cleared after firing once. */
   dropAtByte?: number;
+  /** Stop sending (without closing) once this many bytes of the file have been sent; cleared after firing once. */
+  stallAtByte?: number;
   /** Bytes per second per connection. */
   bytesPerSecond?: number;
   /** Send one byte less than Content-Length says, then close. */
@@ -48,8 +50,10 @@ export interface StorageFaults {
   html?: boolean;
   /** No ranges: ignore Range and answer 200 with the whole file. */
   noRanges?: boolean;
-  /** Refuse every signature issued before now (signed URLs expired). */
+  /** Refuse every signature issued before this time (signed URLs expired). */
   expireBefore?: number;
+  /** A signature serves one request; later ones get 403 "expired" (so any retry must ask for a fresh URL). */
+  singleUse?: boolean;
 }
 
 export interface StorageRequest {
@@ -70,6 +74,7 @@ export class FakeStorage {
   private readonly sockets = new Set<Socket>();
   private origin = '';
   private readonly secret = randomBytes(8).toString('hex');
+  private readonly usedSignatures = new Set<string>();
 
   get url(): string {
     if (!this.origin) throw new Error('FakeStorage: not started');
@@ -117,6 +122,10 @@ export class FakeStorage {
     const issued = Number(url.searchParams.get('issued'));
     const sig = createHash('sha256').update(`${this.secret}:${id}:${issued}`).digest('hex').slice(0, 16);
     if (url.searchParams.get('sig') !== sig) return false;
+    if (this.faults.singleUse) {
+      if (this.usedSignatures.has(sig)) return false;
+      this.usedSignatures.add(sig);
+    }
     return !(this.faults.expireBefore && issued < this.faults.expireBefore);
   }
 
@@ -165,12 +174,12 @@ export class FakeStorage {
     if (!f.noRanges) headers['accept-ranges'] = 'bytes';
     if (status === 206) headers['content-range'] = `bytes ${start}-${end - 1}/${size}`;
     res.writeHead(status, headers);
-    await this.send(res, file.bytes, start, f.shortByOne ? end - 1 : end);
-    if (f.shortByOne) res.socket?.destroy();
+    res.flushHeaders();
+    await this.send(res, file.bytes, start, f.shortByOne ? end - 1 : end, Boolean(f.shortByOne));
   }
 
   /** Writes [start, end) at the capped rate, honouring backpressure and the drop fault. */
-  private async send(res: ServerResponse, bytes: Buffer, start: number, end: number): Promise<void> {
+  private async send(res: ServerResponse, bytes: Buffer, start: number, end: number, cutShort = false): Promise<void> {
     const piece = 64 * 1024;
     const cap = this.faults.bytesPerSecond;
     const began = Date.now();
@@ -187,6 +196,15 @@ export class FakeStorage {
         res.socket?.destroy();
         return;
       }
+      const stall = this.faults.stallAtByte;
+      if (stall !== undefined && at + n >= stall && stall >= at) {
+        this.faults.stallAtByte = undefined;
+        if (stall > at) this.write(res, bytes, at, stall - at);
+        this.bytesServed += stall - at;
+        // Silence until the client gives up on this connection.
+        await new Promise<void>((resolve) => res.once('close', resolve));
+        return;
+      }
       const ok = this.write(res, bytes, at, n);
       this.bytesServed += n;
       at += n;
@@ -198,7 +216,9 @@ export class FakeStorage {
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
     }
-    res.end();
+    // A body cut short: the connection closes with the response unfinished, as a dying proxy leaves it.
+    if (cutShort) res.socket?.destroy();
+    else res.end();
   }
 
   private write(res: ServerResponse, bytes: Buffer, at: number, n: number): boolean {

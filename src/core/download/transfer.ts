@@ -86,7 +86,9 @@ interface Chunk {
   end: number;
   attempts: number;
   running: boolean;
-  abort?: AbortController;
+  /** The body being poured into it, and when its last bytes came: the stall watchdog's view. */
+  body?: HopResponse['body'];
+  lastData?: number;
 }
 
 const MIB = 1024 * 1024;
@@ -224,7 +226,6 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     for (const [a, b] of missingRanges(st.done, size)) {
       for (let s = a; s < b; s += chunkSize) chunks.push({ start: s, pos: s, end: Math.min(b, s + chunkSize), attempts: 0, running: false });
     }
-    let lastWriteAt = Date.now();
     let failure: Error | undefined;
 
     /** Writes a chunk's bytes from one response body until the chunk ends (its end may move down: a split). */
@@ -254,7 +255,7 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
         received += take;
         bytesSinceSave += take;
         st.done = addRange(st.done, at, at + take);
-        lastWriteAt = Date.now();
+        chunk.lastData = Date.now();
         void pumpHash();
         saveState();
         report(running());
@@ -304,6 +305,8 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
             }
             res = r;
           }
+          chunk.body = res.body;
+          chunk.lastData = Date.now();
           await pour(chunk, res);
           chunk.attempts = 0;
         } catch (err) {
@@ -320,6 +323,7 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
           await sleep(backoffDelay(chunk.attempts, baseDelay, 30_000), controller.signal).catch(() => undefined);
         } finally {
           chunk.running = false;
+          chunk.body = undefined;
           res = undefined;
         }
       }
@@ -342,13 +346,17 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
       }
       for (let i = workers.length; i < Math.max(1, opts.connections); i++) workers.push(worker());
     }
-    // A stall watchdog on top of undici's body timeout, for a connection that trickles.
+    // The stall timeout, per connection: a body silent for stallMs is dropped and its range asked again
+    // (undici's own body timeout ticks about once a second, too coarse for short limits).
     const watchdog = setInterval(() => {
-      if (Date.now() - lastWriteAt > stallMs * 2 && running() > 0) {
-        failure ??= new DownloadError('stalled', `${urlForMessage(opts.url)}: no byte for ${Math.round((stallMs * 2) / 1000)} s`, true);
-        controller.abort(failure);
+      const now = Date.now();
+      for (const c of chunks) {
+        if (c.running && c.body && c.lastData && now - c.lastData > stallMs) {
+          c.body.destroy(new DownloadError('stalled', `${urlForMessage(opts.url)}: no byte for ${formatMs(stallMs)} on one connection`, true));
+          c.body = undefined;
+        }
       }
-    }, Math.min(1000, stallMs));
+    }, Math.max(50, Math.min(1000, stallMs / 4)));
     try {
       await Promise.all(workers);
     } finally {
@@ -380,6 +388,10 @@ async function resumableState(opts: TransferOptions, statePath: string): Promise
   if (part?.isFile()) await unlink(opts.partPath).catch(() => undefined);
   await unlink(statePath).catch(() => undefined);
   return null;
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 /** Chunks of 4-64 MiB, about 8 per connection: the hash cursor stays close to the front, requests stay few. */
