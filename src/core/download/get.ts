@@ -9,8 +9,8 @@
  * Nothing gets the final name before it verified; a mismatch leaves the bytes
  * in the `.part` and the index untouched.
  */
-import { rename, unlink } from 'node:fs/promises';
-import { dirname, extname, join, basename } from 'node:path';
+import { rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, extname, isAbsolute, join, relative, sep } from 'node:path';
 import { DEFAULT_HASHES, type FileHashes } from '../hash/names';
 import type { Library, LibraryModel } from '../library';
 import { probeFile } from '../probe';
@@ -36,6 +36,8 @@ export interface GetOptions {
   connections?: number;
   selector?: FileSelector;
   onConflict?: OnConflict;
+  /** An absolute folder inside `root` to put the file in, instead of the layout's folder for its kind (an update goes beside the version it updates). */
+  folder?: string;
   /** A kind to file a HuggingFace or URL download under when the name does not say. */
   kind?: ModelKind;
   previews?: boolean;
@@ -68,7 +70,7 @@ export async function getOne(library: Library, input: string, options: GetOption
   const root = library.roots.find((r) => r === options.root) ?? options.root;
   const layout = await detectLayout(root);
   const kind = plan.kind ?? options.kind ?? 'checkpoint';
-  const folder = join(root, folderFor(layout, kind));
+  const folder = options.folder ?? join(root, folderFor(layout, kind));
   await makeFolders(root, folder);
   let name = safeFileName(plan.name ?? 'download.bin');
   const placed = await placeFor(root, folder, name, options.onConflict ?? 'rename', plan);
@@ -130,7 +132,7 @@ export async function getOne(library: Library, input: string, options: GetOption
     const again = await placeFor(root, folder, safeFileName(plan.name), options.onConflict ?? 'rename', plan);
     if ('target' in again) target = again.target;
   }
-  if (!plan.kind && !options.kind) target = await refileByProbe(root, layout, partPath, target, options.onConflict ?? 'rename', plan);
+  if (!plan.kind && !options.kind && !options.folder) target = await refileByProbe(root, layout, partPath, target, options.onConflict ?? 'rename', plan);
 
   const real = await checkedTarget(root, target);
   if (await lstatOrNull(real)) throw new DownloadError('exists', `${real}: appeared while downloading; the download is kept in ${partPath}`);
@@ -176,11 +178,19 @@ async function placeFor(root: string, folder: string, name: string, onConflict: 
   throw new DownloadError('exists', `${urlForMessage(plan.url)}: no free name for ${name} in ${folder}`);
 }
 
+/**
+ * Creates the missing folders from the root down to `folder`. Existing ones are
+ * used as they are (a linked folder is the user's layout); `checkedTarget` then
+ * checks that the real folder of the file is inside the root.
+ */
 async function makeFolders(root: string, folder: string): Promise<void> {
-  const rel = folder.slice(root.length + 1).split('/').filter(Boolean);
+  const rel = relative(root, folder);
+  if (rel.startsWith('..') || isAbsolute(rel)) throw new DownloadError('bad_source', `${folder}: outside the library root ${root}`);
   let at = root;
-  for (const part of rel) {
+  for (const part of rel.split(sep).filter(Boolean)) {
     at = join(at, part);
+    const st = await stat(at).catch(() => null);
+    if (st?.isDirectory()) continue;
     await ensureRealDir(at);
   }
 }
