@@ -62,7 +62,9 @@ async function main() {
   const fake = await new FakeCivitai({ fixturesDir: null }).start();
   fake.storage = storage;
   const rssFile = join(dir, 'rss.js');
-  writeFileSync(rssFile, "process.on('exit', () => process.stderr.write(`maxRSS ${process.resourceUsage().maxRSS}\\n`));\n");
+  // Sampled, not getrusage's maxRSS: a child made by fork+exec inherits the parent's high-water mark (this process
+  // holds the 1 GiB files), which made every run report the bench's own size.
+  writeFileSync(rssFile, "let peak = 0; setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 10).unref(); process.on('exit', () => process.stderr.write(`maxRSS ${Math.max(peak, process.memoryUsage().rss)}\\n`));\n");
   const env = { CIVITAI_BASE_URL: fake.url, CIVITAI_FALLBACK_BASE_URLS: '', MODELDECK_ALLOWED_ORIGINS: storage.url, MODELDECK_CACHE_DIR: join(dir, 'cache') };
   const results = [];
   const lines = [];
@@ -92,7 +94,7 @@ async function main() {
       const before = storage.bytesServed;
       const r = await run(process.execPath, ['-r', rssFile, BIN, 'get', '--json', '--no-previews', '--connections', String(connections), '--to', root, String(v.versionId)], { ...env, ...extraEnv }, onLine);
       const done = r.out.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.event === 'done');
-      const rss = Number(/maxRSS (\d+)/.exec(r.err)?.[1] ?? 0) * 1024;
+      const rss = Number(/maxRSS (\d+)/.exec(r.err)?.[1] ?? 0);
       if (!keep) forget();
       return { ...r, done, rss, served: storage.bytesServed - before, version: v, root };
     };
