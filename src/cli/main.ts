@@ -15,6 +15,7 @@ import { registerTransfer } from './commands/transfer';
 import { registerWatch } from './commands/watch';
 import { registerMaintenance } from './commands/maintenance';
 import { registerUpdates } from './commands/updates';
+import { registerGet } from './commands/get';
 import { registerKernel } from './commands/kernel';
 import { registerJupyter } from './commands/jupyter';
 import { registerDoctor } from './commands/doctor';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerTransfer(program);
   registerWatch(program);
   registerUpdates(program);
+  registerGet(program);
   registerMaintenance(program);
   registerKernel(program);
   registerJupyter(program);

@@ -19,15 +19,20 @@ import { constants, type Stats, closeSync, fstatSync, lstatSync, mkdirSync, open
 import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { ModeldeckError } from './errors';
 
-const { O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
+const { O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY } = constants;
 
-/** How a file is opened: read it, append to it (created when missing), or create it new (never an existing path). */
-export type SafeOpenMode = 'read' | 'append' | 'create';
+/**
+ * How a file is opened: read it, append to it (created when missing), create it
+ * new (never an existing path), or update an existing one in place (a download's
+ * `.part`, written at positions).
+ */
+export type SafeOpenMode = 'read' | 'append' | 'create' | 'update';
 
 const FLAGS: Record<SafeOpenMode, number> = {
   read: O_RDONLY | O_NOFOLLOW | O_NONBLOCK,
   append: O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK,
   create: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK,
+  update: O_RDWR | O_NOFOLLOW | O_NONBLOCK,
 };
 
 /** A path modeldeck will not open or write through: a symbolic link, a FIFO, a device, a folder where a file belongs. */

@@ -16,6 +16,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { CLOUDFLARE_PAGE, FaultQueue, NEXT_404_PAGE, type Fault, type RouteName } from './faults';
 import { tinyJpeg, tinyPng, tinyWebp } from './images';
+import type { FakeStorage } from './storage';
 import { modelBody, Records, rewriteImageUrl, versionBody, type NewVersion, type Raw } from './records';
 
 export interface FakeCivitaiOptions {
@@ -53,6 +54,8 @@ export class FakeCivitai {
   private server: Server | undefined;
   private origin = '';
   readonly token: string | undefined;
+  /** Where downloads redirect to (a signed URL on another port), when set; else the fake's own `/files/`. */
+  storage: FakeStorage | undefined;
   /** Items per page of `GET /models`, below the `limit` asked (a server that pages smaller). Default: the limit. */
   modelsPageSize: number | undefined;
 
@@ -362,6 +365,12 @@ export class FakeCivitai {
       file = files.find((f) => selectors.every((k) => (k === 'type' ? f.type : f.metadata?.[k]) === q.get(k)));
     } else file = files.find((f) => f.primary === true) ?? files[0];
     if (!file) return json(404, { error: 'File not found' });
+    // With a storage host attached, the redirect goes to a signed URL on another origin, as on Civitai.
+    if (this.storage) {
+      const key = `civitai-${file.id}`;
+      if (!this.storage.files.has(key)) this.storage.put(key, file.name, this.records.contents.get(file.id) ?? Buffer.alloc(0));
+      return { status: 307, type: 'text/plain', body: '', headers: { location: this.storage.signedUrl(key) } };
+    }
     return { status: 307, type: 'text/plain', body: '', headers: { location: `/files/${id}/${file.id}/${encodeURIComponent(file.name)}` } };
   }
 

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { UpdatesReport } from '../../core/library';
 import { openLibrary } from '../library-helpers';
+import { downloadUpdates } from './updates-download';
 import { formatBytes, interruptSignal, printable, printJsonLine, reportError } from '../output';
 
 interface UpdateFlags {
@@ -12,6 +13,7 @@ interface UpdateFlags {
   ignoreModel?: string;
   ignoreVersion?: string;
   unignore?: string;
+  download?: boolean;
 }
 
 const id = (flag: string, v: string | undefined) => {
@@ -33,6 +35,7 @@ export function registerUpdates(program: Command): void {
     .option('--ignore-version <versionId>', 'stop offering this update (a newer version is offered again)')
     .option('--ignore-model <modelId>', 'stop offering any update of this Civitai model')
     .option('--unignore <modelId>', 'forget the ignores of this Civitai model')
+    .option('--download', 'download each update through "get", beside the version it updates')
     .action(async (roots: string[], flags: UpdateFlags) => {
       const ignoreModel = id('--ignore-model', flags.ignoreModel);
       const ignoreVersion = id('--ignore-version', flags.ignoreVersion);
@@ -58,6 +61,7 @@ export function registerUpdates(program: Command): void {
         for (const f of report.failed) reportError(new Error(`${f.ids.length} model(s) not checked: ${f.message}`));
         if (flags.json) for (const u of report.updates) printJsonLine(u);
         else printUpdates(report);
+        if (flags.download) await downloadUpdates(lib, report, { json: flags.json, signal: interrupt.signal });
       } finally {
         interrupt.dispose();
         await lib.close();

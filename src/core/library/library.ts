@@ -34,6 +34,7 @@ import { OutboundPolicy } from '../net';
 import { emptyReport, type ScanProgress, type ScanReport } from './progress';
 import { scanRoot, type ScanOptions } from './scan';
 import type { ModelEntry } from './types';
+import { entryForDownload, type DownloadedFile } from './add-downloaded';
 
 export interface LibraryOptions {
   /** Civitai client settings (base URL, token, cache...); `false` for no Civitai at all. */
@@ -422,6 +423,33 @@ export class Library {
         store.delete(copy.path);
       }
     }, this.lockOptions);
+  }
+
+  // ---- downloads ---------------------------------------------------------------
+
+  /**
+   * Indexes a file `get` has just verified and renamed into place, with the
+   * hashes computed while it streamed in: identified, sidecars and preview
+   * written, so the next scan opens nothing (see add-downloaded.ts).
+   */
+  async addDownloaded(file: DownloadedFile): Promise<LibraryModel> {
+    const store = this.storeHolding(resolve(file.absolute));
+    if (!store) throw new ModeldeckError('outside', `${file.absolute}: not inside a root of this library`);
+    const entry = await entryForDownload(store.root, file, { client: this.client, policy: this.policy, now: Date.now() });
+    return store.withLock(async () => {
+      // The journal line is on disk when put returns; the next scan compacts.
+      return this.save(store, { ...entry, addedAt: store.get(entry.path)?.addedAt ?? entry.addedAt });
+    }, this.lockOptions);
+  }
+
+  /** The Civitai client this library asks (null when opened without Civitai): `get` shares its limiter and cache. */
+  get civitai(): CivitaiClient | null {
+    return this.client;
+  }
+
+  /** The outbound fetch policy of this library (base origin, `MODELDECK_ALLOWED_ORIGINS`). */
+  get outboundPolicy(): OutboundPolicy {
+    return this.policy;
   }
 
   // ---- updates -----------------------------------------------------------------

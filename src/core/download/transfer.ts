@@ -1,0 +1,486 @@
+/**
+ * Bytes from a URL into a `.part`, with N connections when the server takes
+ * ranges, and the hashes computed in file order on the way.
+ *
+ * - The file is cut into chunks handed out in order, so the written prefix of
+ *   the `.part` grows from the front and the hasher follows it closely: bytes
+ *   that arrive at the hash cursor are hashed from memory, the rest read back
+ *   (from the page cache) when the cursor gets there. Memory stays at a few
+ *   chunks in flight whatever the file size.
+ * - When no chunk is left, an idle connection takes half of the biggest chunk
+ *   still running (a slow or stalled connection is relieved).
+ * - Each connection has a stall timeout (no byte for `stallMs`), and each chunk
+ *   a bounded number of retries with backoff; a 429 slows every connection
+ *   through the shared limiter.
+ * - The written ranges are saved beside the `.part` every 0.25% of the file (or
+ *   4 times a second), so a kill loses little; a resume re-reads the written
+ *   prefix once for the hash (node's SHA-256 state cannot be saved; see
+ *   docs/architecture.md for the measurement) and asks only for the rest, with
+ *   `If-Range`, restarting cleanly when the server's file changed.
+ */
+import { unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { backoffDelay, parseRetryAfter, sleep } from '../civitai/backoff';
+import type { AdaptiveLimiter } from '../civitai/limiter';
+import { CancelledError } from '../errors';
+import type { HashName } from '../hash/names';
+import type { OutboundPolicy } from '../net/outbound-policy';
+import { lstatOrNull, openSafely } from '../safe-fs';
+import { DownloadError, urlForMessage } from './errors';
+import { header, requestFollowing, type Credentials, type HopResponse } from './http-hop';
+import { addRange, contiguousEnd, missingRanges, readPartState, statePathFor, writePartState, type PartState } from './part-state';
+import { classifyFailure } from './status-errors';
+import { StreamHasher } from './stream-hasher';
+
+
+export interface TransferProgress {
+  received: number;
+  total: number;
+  bytesPerSecond: number;
+  connections: number;
+}
+
+export interface TransferOptions {
+  /** The first URL (Civitai's API download URL, a HuggingFace resolve URL...); asked again when a signed URL expires. */
+  url: string;
+  /** Identifies the file asked for; a `.part` saved for another key is started over. */
+  key: string;
+  partPath: string;
+  /** The final name decides whether AutoV3 applies. */
+  finalName: string;
+  connections: number;
+  policy: OutboundPolicy;
+  credentials: Credentials;
+  limiter?: AdaptiveLimiter;
+  hashes: readonly HashName[];
+  signal?: AbortSignal;
+  stallMs?: number;
+  /** Retries per chunk before the download fails. */
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  onProgress?: (p: TransferProgress) => void;
+  /** The first response's headers (a name from Content-Disposition). */
+  onFirstResponse?: (res: HopResponse) => void;
+  /** Called before any byte is written, with the size: the free-space check. */
+  beforeWrite?: (size: number, alreadyOnDisk: number) => Promise<void>;
+  /** Called with each redirect's headers (HuggingFace's X-Linked-Etag). */
+  onRedirect?: (from: URL, headers: Record<string, string | string[] | undefined>) => void;
+}
+
+export interface TransferResult {
+  size: number;
+  hashes: import('../hash/names').FileHashes;
+  /** Bytes fetched in this run (resume: only the missing part). */
+  fetched: number;
+  /** Bytes already in the `.part` from an earlier run. */
+  resumedFrom: number;
+  /** Time from the last byte written to the hashes being complete. */
+  hashTailMs: number;
+  hashWarning?: string;
+}
+
+interface Chunk {
+  start: number;
+  /** Next byte to write. */
+  pos: number;
+  end: number;
+  attempts: number;
+  running: boolean;
+  /** The body being poured into it, and when its last bytes came: the stall watchdog's view. */
+  body?: HopResponse['body'];
+  lastData?: number;
+}
+
+const MIB = 1024 * 1024;
+/** Bytes gathered before one write (small, so a kill loses little that was received but not yet recorded). */
+const BATCH = 256 * 1024;
+
+export async function transfer(opts: TransferOptions): Promise<TransferResult> {
+  const stallMs = opts.stallMs ?? 30_000;
+  const maxAttempts = opts.maxAttempts ?? 5;
+  const baseDelay = opts.baseDelayMs ?? 1_000;
+  const statePath = statePathFor(opts.partPath);
+  let state = await resumableState(opts, statePath);
+  const limiter = opts.limiter;
+
+  /** One GET, with the limiter and the error answers turned into DownloadErrors. */
+  let resolvedUrl: string | undefined;
+  const get = async (range: [number, number | null] | null, ifRange: string | undefined, signal: AbortSignal): Promise<HopResponse> => {
+    for (let attempt = 1; ; attempt++) {
+      await limiter?.acquire(signal);
+      const headers: Record<string, string> = { 'accept-encoding': 'identity' };
+      if (range) headers.range = `bytes=${range[0]}-${range[1] === null ? '' : range[1] - 1}`;
+      if (range && ifRange) headers['if-range'] = ifRange;
+      const url = resolvedUrl ?? opts.url;
+      const res = await requestFollowing({ url, headers, policy: opts.policy, credentials: opts.credentials, signal, timeoutMs: stallMs, onRedirect: resolvedUrl ? undefined : opts.onRedirect });
+      if (res.statusCode === 200 || res.statusCode === 206 || res.statusCode === 416) {
+        limiter?.onSuccess();
+        // Later ranges go straight to the storage URL the first answer came from; re-resolved when it expires.
+        resolvedUrl = res.url.href;
+        return res;
+      }
+      const text = await readSmall(res);
+      const failure = classifyFailure(res, text, urlForMessage(opts.url));
+      if (resolvedUrl && (res.statusCode === 401 || res.statusCode === 403 || res.statusCode === 410) && attempt === 1) {
+        // An expired signed URL: ask the source again for a fresh one.
+        resolvedUrl = undefined;
+        continue;
+      }
+      if (res.statusCode === 429 && failure.retryAfterMs !== undefined) limiter?.onRateLimited(failure.retryAfterMs);
+      throw failure.error;
+    }
+  };
+
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(opts.signal!.reason);
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  let fh: FileHandle | undefined;
+  try {
+    // The first request: from the first missing byte, conditional on the saved file's identity.
+    const firstMissing = state ? missingRanges(state.done, state.size)[0]?.[0] ?? state.size : 0;
+    const validator = state?.etag && !state.etag.startsWith('W/') ? state.etag : state?.lastModified;
+    // On a resume the size is known: the first answer is bounded to the first chunk, so no bytes beyond it are sent and dropped.
+    const firstEnd = state ? Math.min(state.size, firstMissing + chunkSizeFor(state.size, opts.connections)) : null;
+    let first = state && firstMissing >= state.size ? null : await get([firstMissing, firstEnd], validator, controller.signal);
+    if (first && first.statusCode === 416) {
+      // The saved ranges do not fit the server's file: start over, without a range.
+      discard(first.body);
+      state = null;
+      first = await get(null, undefined, controller.signal);
+    }
+    if (first && /html/i.test(header(first.headers, 'content-type') ?? '')) {
+      discard(first.body);
+      throw new DownloadError('html_instead_of_file', `${urlForMessage(opts.url)}: the server sent a web page instead of the file (a login or error page?); nothing saved`);
+    }
+    if (first) opts.onFirstResponse?.(first);
+    const ranged = first?.statusCode === 206;
+    let size: number;
+    if (first) {
+      size = ranged ? totalFromContentRange(header(first.headers, 'content-range')) : Number(header(first.headers, 'content-length') ?? NaN);
+      if (!Number.isSafeInteger(size) || size < 0) {
+        discard(first.body);
+        throw new DownloadError('http_error', `${urlForMessage(opts.url)}: the server gives no file size (no Content-Length); not downloaded`);
+      }
+      const etag = header(first.headers, 'etag');
+      const lastModified = header(first.headers, 'last-modified');
+      const sameFile = state && ranged && state.size === size && (!state.etag || !etag || state.etag === etag);
+      if (!sameFile) state = { v: 1, key: opts.key, size, etag, lastModified, done: [] };
+    } else {
+      size = state!.size;
+    }
+    const st = state!;
+
+    // The .part: created new or reused; never through a link.
+    const existing = await lstatOrNull(opts.partPath);
+    if (!existing) await (await openSafely(opts.partPath, 'create')).close();
+    fh = await openSafely(opts.partPath, 'update');
+    const onDisk = st.done.reduce((n, [a, b]) => n + (b - a), 0);
+    await opts.beforeWrite?.(size, onDisk);
+    if (st.done.length === 0) await fh.truncate(0);
+    const resumedFrom = onDisk;
+
+    const hasher = await StreamHasher.create(opts.finalName, size, opts.hashes, /\.(safetensors|sft)$/i.test(opts.finalName));
+    const file = fh;
+    let lastSave = Date.now();
+    let bytesSinceSave = 0;
+    let saving: Promise<void> = Promise.resolve();
+    const saveState = (force = false) => {
+      if (!force && bytesSinceSave < size / 400 && Date.now() - lastSave < 250) return;
+      bytesSinceSave = 0;
+      lastSave = Date.now();
+      const snapshot: PartState = { ...st, done: st.done.map((r) => [r[0], r[1]] as [number, number]) };
+      saving = saving.then(() => writePartState(statePath, snapshot)).catch(() => undefined);
+    };
+
+    // The hash follows the written prefix; bytes it is waiting for are hashed straight from memory.
+    const readBuf = Buffer.allocUnsafe(4 * MIB);
+    let hashing: Promise<void> | null = null;
+    let hashFailure: Error | undefined;
+    const pumpHash = (): Promise<void> => (hashing ??= pumpHashOnce());
+    const pumpHashOnce = async () => {
+      // Always yields first, so `hashing` is set before the finally below clears it.
+      await null;
+      try {
+        for (let end = contiguousEnd(st.done); hasher.offset < end; end = contiguousEnd(st.done)) {
+          const n = Math.min(readBuf.length, end - hasher.offset);
+          const { bytesRead } = await file.read(readBuf, 0, n, hasher.offset);
+          if (bytesRead === 0) throw new DownloadError('short_body', `${opts.partPath}: shorter on disk than written`);
+          hasher.update(readBuf.subarray(0, bytesRead));
+        }
+      } catch (err) {
+        hashFailure ??= err as Error;
+      } finally {
+        hashing = null;
+      }
+    };
+
+    let received = 0;
+    const started = Date.now();
+    const report = (active: number) => {
+      const secs = (Date.now() - started) / 1000;
+      opts.onProgress?.({ received: resumedFrom + received, total: size, bytesPerSecond: secs > 0 ? received / secs : 0, connections: active });
+    };
+
+    const chunks: Chunk[] = [];
+    const chunkSize = chunkSizeFor(size, opts.connections);
+    for (const [a, b] of missingRanges(st.done, size)) {
+      for (let s = a; s < b; s += chunkSize) chunks.push({ start: s, pos: s, end: Math.min(b, s + chunkSize), attempts: 0, running: false });
+    }
+    let failure: Error | undefined;
+
+    /** Writes a chunk's bytes from one response body until the chunk ends (its end may move down: a split). */
+    const pour = async (chunk: Chunk, res: HopResponse) => {
+      try {
+        await pourBody(chunk, res);
+      } catch (err) {
+        if (failure || controller.signal.aborted || !isNetworkError(err)) throw err;
+        throw new DownloadError('short_body', `${urlForMessage(opts.url)}: the connection ended ${chunk.end - chunk.pos} bytes early (${(err as Error).message})`, true);
+      }
+      discard(res.body);
+      if (chunk.pos < chunk.end && !failure) {
+        throw new DownloadError('short_body', `${urlForMessage(opts.url)}: the connection ended ${chunk.end - chunk.pos} bytes early`, true);
+      }
+    };
+    const pourBody = async (chunk: Chunk, res: HopResponse) => {
+      // Received bytes are written in batches of 256 KiB with one writev: a write per 64 KiB
+      // network read cost a thread-pool round trip each and halved the single-connection speed.
+      let pending: Buffer[] = [];
+      let pendingLen = 0;
+      const flush = async () => {
+        if (pendingLen === 0) return;
+        const bufs = pending;
+        const at = chunk.pos;
+        const len = pendingLen;
+        pending = [];
+        pendingLen = 0;
+        await writeBatch(file, bufs, len, at);
+        // Bytes the hash is waiting for right now are hashed from memory, not read back.
+        if (!hashing && hasher.offset === at && contiguousEnd(st.done) === at) for (const b of bufs) hasher.update(b);
+        chunk.pos += len;
+        received += len;
+        bytesSinceSave += len;
+        st.done = addRange(st.done, at, at + len);
+        void pumpHash();
+        saveState();
+        report(running());
+      };
+      try {
+        for await (const data of res.body as AsyncIterable<Buffer>) {
+          if (failure) break;
+          const take = Math.min(data.length, chunk.end - chunk.pos - pendingLen);
+          if (take <= 0) break;
+          pending.push(take === data.length ? data : data.subarray(0, take));
+          pendingLen += take;
+          chunk.lastData = Date.now();
+          if (pendingLen >= BATCH || chunk.pos + pendingLen >= chunk.end) await flush();
+          if (chunk.pos >= chunk.end) break;
+        }
+      } finally {
+        // What arrived before a failure is good: it is written and counted.
+        if (!failure) await flush();
+      }
+    };
+
+    const running = () => chunks.filter((c) => c.running).length;
+
+    /** Half of the biggest running chunk, when one is worth splitting. */
+    const split = (): Chunk | undefined => {
+      let biggest: Chunk | undefined;
+      for (const c of chunks) if (c.running && (!biggest || c.end - c.pos > biggest.end - biggest.pos)) biggest = c;
+      // Each split drops what the relieved connection already has in flight: only worth it for a big remainder.
+      if (!biggest || biggest.end - biggest.pos < 16 * MIB) return undefined;
+      const mid = biggest.pos + Math.floor((biggest.end - biggest.pos) / 2 / MIB) * MIB;
+      const piece: Chunk = { start: mid, pos: mid, end: biggest.end, attempts: 0, running: false };
+      biggest.end = mid;
+      chunks.push(piece);
+      return piece;
+    };
+
+    const worker = async (initial?: HopResponse) => {
+      let res = initial;
+      for (;;) {
+        if (failure || controller.signal.aborted) {
+          discard(res?.body);
+          return;
+        }
+        let chunk = chunks.filter((c) => !c.running && c.pos < c.end).sort((a, b) => a.pos - b.pos)[0];
+        if (!chunk && !res) chunk = split()!;
+        if (!chunk) {
+          discard(res?.body);
+          return;
+        }
+        chunk.running = true;
+        try {
+          if (!res) {
+            const r = await get([chunk.pos, chunk.end], st.etag ?? st.lastModified, controller.signal);
+            if (r.statusCode === 200) {
+              discard(r.body);
+              throw new DownloadError('changed_on_server', `${urlForMessage(opts.url)}: the server stopped taking ranges (or the file changed); run get again to start over`);
+            }
+            if (r.statusCode !== 206 || totalFromContentRange(header(r.headers, 'content-range')) !== size || rangeStart(header(r.headers, 'content-range')) !== chunk.pos) {
+              discard(r.body);
+              throw new DownloadError('changed_on_server', `${urlForMessage(opts.url)}: the file changed on the server during the download; run get again to start over`);
+            }
+            res = r;
+          }
+          chunk.body = res.body;
+          chunk.lastData = Date.now();
+          await pour(chunk, res);
+          chunk.attempts = 0;
+        } catch (err) {
+          discard(res?.body);
+          if (controller.signal.aborted) return;
+          const retryable = err instanceof DownloadError ? err.retryable : isNetworkError(err);
+          chunk.attempts++;
+          if (!retryable || chunk.attempts >= maxAttempts) {
+            failure ??= err instanceof DownloadError || !isNetworkError(err) ? (err as Error) : new DownloadError('network', `${urlForMessage(opts.url)}: ${(err as Error).message}`);
+            controller.abort(failure);
+            return;
+          }
+          chunk.running = false;
+          await sleep(backoffDelay(chunk.attempts, baseDelay, 30_000), controller.signal).catch(() => undefined);
+        } finally {
+          chunk.running = false;
+          chunk.body = undefined;
+          res = undefined;
+        }
+      }
+    };
+
+    // The first response serves the first chunk when it is ranged (or the whole file when it is not).
+    let workers: Promise<void>[];
+    if (first && !ranged) {
+      chunks.length = 0;
+      chunks.push({ start: 0, pos: 0, end: size, attempts: maxAttempts - 1, running: false });
+      workers = [worker(first)];
+    } else {
+      const firstChunk = chunks[0];
+      if (first && firstChunk && rangeStart(header(first.headers, 'content-range')) === firstChunk.pos) {
+        // The open-ended first answer is cut at the first chunk's end.
+        workers = [worker(first)];
+      } else {
+        discard(first?.body);
+        workers = [];
+      }
+      for (let i = workers.length; i < Math.max(1, opts.connections); i++) workers.push(worker());
+    }
+    // The stall timeout, per connection: a body silent for stallMs is dropped and its range asked again
+    // (undici's own body timeout ticks about once a second, too coarse for short limits).
+    const watchdog = setInterval(() => {
+      const now = Date.now();
+      for (const c of chunks) {
+        if (c.running && c.body && c.lastData && now - c.lastData > stallMs) {
+          c.body.destroy(new DownloadError('stalled', `${urlForMessage(opts.url)}: no byte for ${formatMs(stallMs)} on one connection`, true));
+          c.body = undefined;
+        }
+      }
+    }, Math.max(50, Math.min(1000, stallMs / 4)));
+    try {
+      await Promise.all(workers);
+    } finally {
+      clearInterval(watchdog);
+    }
+    saveState(true);
+    await saving;
+    if (opts.signal?.aborted) throw new CancelledError(urlForMessage(opts.url));
+    if (failure) throw failure;
+    if (contiguousEnd(st.done) < size && size > 0) throw new DownloadError('short_body', `${urlForMessage(opts.url)}: ${size - contiguousEnd(st.done)} bytes missing`, true);
+    const lastByteAt = Date.now();
+    while (hasher.offset < size) {
+      await pumpHash();
+      if (hashFailure) throw hashFailure;
+    }
+    const hashes = hasher.result();
+    return { size, hashes, fetched: received, resumedFrom, hashTailMs: Date.now() - lastByteAt, hashWarning: hasher.warning };
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    await fh?.close().catch(() => undefined);
+  }
+}
+
+/** The saved state when it belongs to this file and the `.part` is still there; otherwise none (and the stale ones go). */
+async function resumableState(opts: TransferOptions, statePath: string): Promise<PartState | null> {
+  const part = await lstatOrNull(opts.partPath);
+  const state = part?.isFile() ? await readPartState(statePath) : null;
+  if (state && state.key === opts.key && part!.size <= state.size) return state;
+  if (part?.isFile()) await unlink(opts.partPath).catch(() => undefined);
+  await unlink(statePath).catch(() => undefined);
+  return null;
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
+}
+
+/** Chunks of 4-64 MiB, about 8 per connection: the hash cursor stays close to the front, requests stay few. */
+function chunkSizeFor(size: number, connections: number): number {
+  return Math.max(4 * MIB, Math.min(64 * MIB, Math.ceil(size / Math.max(1, connections * 8) / MIB) * MIB));
+}
+
+/** Drops a response body; an abort error from the drop itself is expected and ignored. */
+function discard(body: HopResponse['body'] | undefined): void {
+  if (!body) return;
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+async function writeBatch(fh: FileHandle, bufs: Buffer[], len: number, position: number): Promise<void> {
+  let written = 0;
+  try {
+    written = (await fh.writev(bufs, position)).bytesWritten;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new DownloadError('disk_full', `the disk is full (writing the .part); free some space and run get again to resume`);
+    throw err;
+  }
+  if (written < len) await writeAll(fh, Buffer.concat(bufs).subarray(written), position + written);
+}
+
+async function writeAll(fh: FileHandle, bytes: Buffer, position: number): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) {
+    try {
+      const { bytesWritten } = await fh.write(bytes, off, bytes.length - off, position + off);
+      off += bytesWritten;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw new DownloadError('disk_full', `the disk is full (writing the .part); free some space and run get again to resume`);
+      throw err;
+    }
+  }
+}
+
+async function readSmall(res: HopResponse): Promise<string> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const b of res.body as AsyncIterable<Buffer>) {
+      parts.push(b);
+      n += b.length;
+      if (n > 64 * 1024) break;
+    }
+  } catch {
+    /* the error text is a courtesy */
+  }
+  discard(res.body);
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function totalFromContentRange(v: string | undefined): number {
+  const m = /\/(\d+)\s*$/.exec(v ?? '');
+  return m ? Number(m[1]) : NaN;
+}
+
+function rangeStart(v: string | undefined): number {
+  const m = /bytes\s+(\d+)-/.exec(v ?? '');
+  return m ? Number(m[1]) : NaN;
+}
+
+function isNetworkError(err: unknown): boolean {
+  const code = (err as { code?: string })?.code ?? '';
+  return /^(UND_ERR|ECONN|EPIPE|ETIMEDOUT|EAI_AGAIN)/.test(code) || (err as Error)?.name === 'SocketError' || /other side closed|terminated/i.test((err as Error)?.message ?? '');
+}
+
+export { parseRetryAfter };

@@ -1,0 +1,235 @@
+/**
+ * A fake storage host for downloads (what Civitai's download endpoint
+ * redirects to: a signed URL on another origin), over real HTTP on 127.0.0.1.
+ * Ranges, If-Range with ETag, Content-Disposition, and the faults a download
+ * meets: a connection dropped at byte N, a bandwidth cap per connection, a
+ * body one byte short of its Content-Length, wrong bytes, an HTML page, an
+ * error status, an expired signature. Counts the bytes it served.
+ *
+ *   const storage = await new FakeStorage().start();
+ *   const url = storage.add('x.safetensors', bytes);    // a signed URL
+ *   storage.faults.dropAtByte = 1_000_000;
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+export interface StoredFile {
+  name: string;
+  bytes: Buffer;
+  etag: string;
+  lastModified: string;
+}
+
+export interface StorageFaults {
+  /** Close the connection once this many bytes of a body (counted from the file's start) have been sent; cleared after firing once. */
+  dropAtByte?: number;
+  /** Stop sending (without closing) once this many bytes of the file have been sent; cleared after firing once. */
+  stallAtByte?: number;
+  /** Bytes per second per connection. */
+  bytesPerSecond?: number;
+  /** Send one byte less than Content-Length says, then close. */
+  shortByOne?: boolean;
+  /** Flip bytes in what is served (the Content-Length stays right). */
+  wrongBytes?: boolean;
+  /** Answer with this status and a JSON error body. */
+  status?: number;
+  /** Answer 200 with an HTML page. */
+  html?: boolean;
+  /** No ranges: ignore Range and answer 200 with the whole file. */
+  noRanges?: boolean;
+  /** Refuse every signature issued before this time (signed URLs expired). */
+  expireBefore?: number;
+  /** A signature serves one request; later ones get 403 "expired" (so any retry must ask for a fresh URL). */
+  singleUse?: boolean;
+}
+
+export interface StorageRequest {
+  path: string;
+  range: string | undefined;
+  ifRange: string | undefined;
+  authorization: string | undefined;
+  status: number;
+}
+
+export class FakeStorage {
+  readonly files = new Map<string, StoredFile>();
+  readonly requests: StorageRequest[] = [];
+  faults: StorageFaults = {};
+  /** Body bytes written to sockets, all requests together. */
+  bytesServed = 0;
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private origin = '';
+  private readonly secret = randomBytes(8).toString('hex');
+  private readonly usedSignatures = new Set<string>();
+
+  get url(): string {
+    if (!this.origin) throw new Error('FakeStorage: not started');
+    return this.origin;
+  }
+
+  async start(): Promise<this> {
+    const server = createServer((req, res) => void this.handle(req, res));
+    server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Stores bytes under an id; returns the id. */
+  put(id: string, name: string, bytes: Buffer): string {
+    const etag = `"${createHash('sha1').update(bytes).digest('hex')}"`;
+    this.files.set(id, { name, bytes, etag, lastModified: new Date(Date.UTC(2026, 0, 1)).toUTCString() });
+    return id;
+  }
+
+  /** A freshly signed URL for a stored id. */
+  signedUrl(id: string): string {
+    const issued = Date.now();
+    const sig = createHash('sha256').update(`${this.secret}:${id}:${issued}`).digest('hex').slice(0, 16);
+    return `${this.url}/blob/${encodeURIComponent(id)}?issued=${issued}&sig=${sig}`;
+  }
+
+  private check(id: string, url: URL): boolean {
+    const issued = Number(url.searchParams.get('issued'));
+    const sig = createHash('sha256').update(`${this.secret}:${id}:${issued}`).digest('hex').slice(0, 16);
+    if (url.searchParams.get('sig') !== sig) return false;
+    if (this.faults.singleUse) {
+      if (this.usedSignatures.has(sig)) return false;
+      this.usedSignatures.add(sig);
+    }
+    return !(this.faults.expireBefore && issued < this.faults.expireBefore);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const record = (status: number) =>
+      this.requests.push({ path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, authorization: req.headers.authorization, status });
+    const m = /^\/blob\/([^/]+)$/.exec(url.pathname);
+    const file = m ? this.files.get(decodeURIComponent(m[1])) : undefined;
+    if (!file || !m) return this.plain(res, record, 404, { error: 'no such blob' });
+    if (!this.check(decodeURIComponent(m[1]), url)) return this.plain(res, record, 403, { error: 'Request has expired' });
+    const f = this.faults;
+    if (f.status) return this.plain(res, record, f.status, { error: `fault ${f.status}` });
+    if (f.html) {
+      record(200);
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<!DOCTYPE html><html><body>Please log in</body></html>');
+      return;
+    }
+    const size = file.bytes.length;
+    let start = 0;
+    let end = size; // exclusive
+    let status = 200;
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const ifRange = req.headers['if-range'] as string | undefined;
+    const rangeApplies = range && !f.noRanges && (!ifRange || ifRange === file.etag || ifRange === file.lastModified);
+    if (rangeApplies) {
+      start = Number(range[1]);
+      end = range[2] ? Math.min(size, Number(range[2]) + 1) : size;
+      if (start >= size || end <= start) {
+        record(416);
+        res.writeHead(416, { 'content-range': `bytes */${size}` });
+        res.end();
+        return;
+      }
+      status = 206;
+    }
+    record(status);
+    const headers: Record<string, string> = {
+      'content-type': 'application/octet-stream',
+      'content-length': String(end - start),
+      etag: file.etag,
+      'last-modified': file.lastModified,
+      'content-disposition': `attachment; filename="${file.name.replace(/"/g, '\\"')}"`,
+    };
+    if (!f.noRanges) headers['accept-ranges'] = 'bytes';
+    if (status === 206) headers['content-range'] = `bytes ${start}-${end - 1}/${size}`;
+    res.writeHead(status, headers);
+    res.flushHeaders();
+    await this.send(res, file.bytes, start, f.shortByOne ? end - 1 : end, Boolean(f.shortByOne));
+  }
+
+  /** Writes [start, end) at the capped rate, honouring backpressure and the drop fault. */
+  private async send(res: ServerResponse, bytes: Buffer, start: number, end: number, cutShort = false): Promise<void> {
+    const piece = 64 * 1024;
+    const cap = this.faults.bytesPerSecond;
+    const began = Date.now();
+    let sent = 0;
+    for (let at = start; at < end; ) {
+      if (res.destroyed) return;
+      let n = Math.min(piece, end - at);
+      const drop = this.faults.dropAtByte;
+      if (drop !== undefined && at + n >= drop && drop >= at) {
+        n = drop - at;
+        if (n > 0) this.write(res, bytes, at, n);
+        this.bytesServed += n;
+        this.faults.dropAtByte = undefined;
+        res.socket?.destroy();
+        return;
+      }
+      const stall = this.faults.stallAtByte;
+      if (stall !== undefined && at + n >= stall && stall >= at) {
+        this.faults.stallAtByte = undefined;
+        if (stall > at) this.write(res, bytes, at, stall - at);
+        this.bytesServed += stall - at;
+        // Silence until the client gives up on this connection.
+        await new Promise<void>((resolve) => res.once('close', resolve));
+        return;
+      }
+      const ok = this.write(res, bytes, at, n);
+      this.bytesServed += n;
+      at += n;
+      sent += n;
+      if (!ok) await drained(res);
+      if (cap) {
+        const due = began + (sent / cap) * 1000;
+        const wait = due - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+    // A body cut short: the connection closes with the response unfinished, as a dying proxy leaves it.
+    if (cutShort) res.socket?.destroy();
+    else res.end();
+  }
+
+  private write(res: ServerResponse, bytes: Buffer, at: number, n: number): boolean {
+    let chunk = bytes.subarray(at, at + n);
+    if (this.faults.wrongBytes) chunk = Buffer.from(chunk.map((b) => b ^ 0xff));
+    return res.write(chunk);
+  }
+
+  private plain(res: ServerResponse, record: (s: number) => void, status: number, body: unknown): void {
+    record(status);
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  }
+}
