@@ -3,7 +3,8 @@
 # in the modeldeck kernel (tests/notebooks.test.ts), and the widget's browser test
 # (tests/e2e) runs headless Chromium against jupyter_server; Jupyter's own kernel test
 # suite (jupyter_kernel_test) checks the modeldeck kernel's protocol (tests/conformance);
-# jupyterlab_server serves the JupyterLab page. Run by `npm test` (pretest)
+# jupyterlab_server serves the JupyterLab page; fuse3 and python3-fusepy run the simulated
+# Google Drive mount of the drive tests and `npm run bench:drive` (tests/drive-mount). Run by `npm test` (pretest)
 # and so by CI: installs what is missing when it can (root with apt-get), else says
 # what to install. A machine that has them all skips apt entirely.
 set -euo pipefail
@@ -16,6 +17,8 @@ command -v jupyter-nbconvert >/dev/null || need+=(jupyter-nbconvert)
 /usr/bin/python3 -c 'import jupyter_kernel_test' 2>/dev/null || need+=(python3-jupyter-kernel-test)
 /usr/bin/python3 -c 'import jupyterlab_server' 2>/dev/null || need+=(python3-jupyterlab-server)
 command -v chromium >/dev/null || need+=(chromium)
+command -v fusermount3 >/dev/null || need+=(fuse3)
+/usr/bin/python3 -c 'import fusepy' 2>/dev/null || need+=(python3-fusepy)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$EUID" -eq 0 ] && command -v apt-get >/dev/null; then
