@@ -91,25 +91,36 @@ export class ResumableFile {
   }
 
   /** Reads up to `length` bytes at `position`; 0 only at or past the end of the file. */
-  async read(buf: Uint8Array, at: number, length: number, position: number): Promise<number> {
-    if (length === 0 || position >= this.size) return 0;
+  read(buf: Uint8Array, at: number, length: number, position: number): Promise<number> {
+    if (length === 0 || position >= this.size) return Promise.resolve(0);
+    return this.withRetry(position, async (fh) => {
+      const { bytesRead } = await fh.read(buf, at, length, position);
+      // No bytes before the end: the file got shorter, or the mount gave a short answer.
+      if (bytesRead === 0) throw new ShortRead();
+      return bytesRead;
+    });
+  }
+
+  /**
+   * Runs `work` on the current descriptor; a transient failure is retried on a
+   * fresh one after a backoff (the probe's header reads use this too).
+   */
+  async withRetry<T>(position: number, work: (fh: FileHandle) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       let failure: unknown;
       try {
-        const { bytesRead } = await this.fh.read(buf, at, length, position);
-        if (bytesRead > 0) return bytesRead;
-        failure = null;
+        return await work(this.fh);
       } catch (err) {
-        if (!isTransientIoError(err)) throw asAccessError(this.file, err);
+        if (!(err instanceof ShortRead) && !isTransientIoError(err)) throw err instanceof Error && 'code' in err && !(err instanceof FileAccessError) ? asAccessError(this.file, err) : err;
         failure = err;
       }
-      // No bytes before the end: the file got shorter, or the mount gave a short answer.
-      const reason = failure ? reasonOf(failure) : 'no bytes came back before the end of the file';
+      const short = failure instanceof ShortRead;
+      const reason = short ? 'no bytes came back before the end of the file' : reasonOf(failure);
       if (attempt >= this.policy.tries) {
-        throw new FileAccessError(this.file, `${reason} at byte ${position}, ${attempt} tries (the next scan tries again)`, { cause: failure ?? undefined });
+        throw new FileAccessError(this.file, `${reason} at byte ${position}, ${attempt} tries (the next scan tries again)`, { cause: short ? undefined : failure });
       }
       this.options.onRetry?.({ file: this.file, offset: position, reason, attempt });
-      if (failure && (await this.options.waitForMount?.(failure))) attempt--;
+      if (!short && (await this.options.waitForMount?.(failure))) attempt--;
       else await sleep(backoffMs(attempt, this.policy.baseDelayMs, this.policy.maxDelayMs), this.options.signal);
       await this.reopen();
     }
@@ -145,6 +156,8 @@ export class ResumableFile {
     this.reopens++;
   }
 }
+
+class ShortRead extends Error {}
 
 function reasonOf(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
