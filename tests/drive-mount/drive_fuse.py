@@ -39,6 +39,8 @@ class Counters:
         self.files = {}
         self.dirs = {}
         self.faults = []
+        # Fault specs that fired (a spec fails every read at its spot for a while: several failed reads).
+        self.injected = 0
 
     def file(self, path):
         return self.files.setdefault(path, {'opens': 0, 'stats': 0, 'bytes': 0, 'reads': 0})
@@ -53,7 +55,7 @@ class Counters:
 
     def snapshot(self):
         with self.lock:
-            return {'files': {k: dict(v) for k, v in self.files.items()}, 'readdirs': dict(self.dirs), 'faults': list(self.faults)}
+            return {'files': {k: dict(v) for k, v in self.files.items()}, 'readdirs': dict(self.dirs), 'faults': list(self.faults), 'injected': self.injected}
 
 
 class DriveLike(Operations):
@@ -74,8 +76,10 @@ class DriveLike(Operations):
             self.readdir_ms = float(config.get('readdirMs', self.__dict__.get('readdir_ms', 0)))
             self.bandwidth = float(config.get('bandwidthMBps', self.__dict__.get('bandwidth', 0)))
             if 'faults' in config:
-                # [{path, offset, errno, times}]: fail the read that covers `offset` of `path`.
-                self.faults = [dict(f, times=f.get('times', 1)) for f in config['faults']]
+                # [{path, offset, errno, forMs}]: reads covering `offset` of `path` fail from the first
+                # one for forMs (default 250). One failed read alone would never reach the program: the
+                # kernel drops a failed read-ahead and reads that page again, or returns a short read.
+                self.faults = [dict(f, forMs=f.get('forMs', 250), until=None) for f in config['faults']]
             elif not hasattr(self, 'faults'):
                 self.faults = []
             if 'everyBytes' in config:
@@ -92,7 +96,7 @@ class DriveLike(Operations):
             elif not hasattr(self, 'random'):
                 self.random = None
             if 'shrink' in config:
-                # [{path, atOffset, toSize}]: truncate the source file once a read reaches atOffset.
+                # [{path, afterBytes, toSize}]: truncate the source file once afterBytes of it were read.
                 self.shrinks = list(config['shrink'])
             elif not hasattr(self, 'shrinks'):
                 self.shrinks = []
@@ -123,17 +127,28 @@ class DriveLike(Operations):
 
     def _pick_fault(self, path, offset, size):
         with self.lock:
+            now = time.monotonic()
             for f in self.faults:
-                if f['times'] > 0 and f['path'] == path and offset <= f['offset'] < offset + size:
-                    f['times'] -= 1
-                    return f.get('errno', 'ENOTCONN')
+                if f['path'] == path and offset <= f['offset'] < offset + size:
+                    if f['until'] is None:
+                        f['until'] = now + f['forMs'] / 1000.0
+                        self.counters.injected += 1
+                    if now < f['until']:
+                        return f.get('errno', 'ENOTCONN')
+            spot = None
             if self.every and self.bytes_total + size > self.every_next:
                 self.every_next += self.every['bytes']
-                return self.every.get('errno', 'ENOTCONN')
-            if self.random and self.rng.random() < self.random['perRead']:
-                return self.random.get('errno', 'ENOTCONN')
+                spot = self.every
+            elif self.random and self.rng.random() < self.random['perRead']:
+                spot = self.random
+            if spot:
+                # From here on like a fault placed at this spot: its reads fail for forMs.
+                kind = spot.get('errno', 'ENOTCONN')
+                self.faults.append({'path': path, 'offset': offset, 'errno': kind, 'forMs': spot.get('forMs', 250), 'until': now + spot.get('forMs', 250) / 1000.0})
+                self.counters.injected += 1
+                return kind
             for s in self.shrinks:
-                if not s.get('done') and s['path'] == path and offset + size > s['atOffset']:
+                if not s.get('done') and s['path'] == path and self.counters.files.get(path, {}).get('bytes', 0) >= s['afterBytes']:
                     s['done'] = True
                     os.truncate(self._full(path), s['toSize'])
         return None

@@ -25,13 +25,18 @@ export interface DriveConfig {
   readdirMs?: number;
   /** Read bandwidth of the whole mount in MB/s (0: no cap). */
   bandwidthMBps?: number;
-  /** Fail the read covering `offset` of `path` (mount-relative, leading '/'), `times` times (default 1). */
-  faults?: { path: string; offset: number; errno?: DriveErrno; times?: number }[];
-  /** One fault each time the mount's total bytes read cross a multiple of `bytes`. */
-  everyBytes?: { bytes: number; errno?: DriveErrno } | null;
-  random?: { seed: number; perRead: number; errno?: DriveErrno } | null;
-  /** Truncate the source file to `toSize` once a read reaches `atOffset`. */
-  shrink?: { path: string; atOffset: number; toSize: number }[];
+  /**
+   * Reads covering `offset` of `path` (mount-relative, leading '/') fail from the first one for
+   * `forMs` (default 250): a single failed read would never reach the program (the kernel reads a
+   * failed read-ahead page again, or returns a short read).
+   */
+  faults?: { path: string; offset: number; errno?: DriveErrno; forMs?: number }[];
+  /** A fault (as above, at that read's spot) each time the mount's total bytes read cross a multiple of `bytes`. */
+  everyBytes?: { bytes: number; errno?: DriveErrno; forMs?: number } | null;
+  /** A fault at a read with probability perRead, from a seeded generator. */
+  random?: { seed: number; perRead: number; errno?: DriveErrno; forMs?: number } | null;
+  /** Truncate the source file to `toSize` once `afterBytes` of it were read through the mount. */
+  shrink?: { path: string; afterBytes: number; toSize: number }[];
   /** Kernel attribute/entry cache in seconds (default 1, libfuse's). Only at mount time. */
   attrTimeout?: number;
 }
@@ -49,7 +54,10 @@ export interface DriveCounters {
   /** Keyed by mount-relative path with a leading '/'. */
   files: Record<string, FileCounters>;
   readdirs: Record<string, number>;
+  /** Every read that failed. */
   faults: { path: string; offset: number; size: number; errno: string }[];
+  /** Faults that fired (each fails the reads at its spot for a while). */
+  injected: number;
 }
 
 export interface DriveMount {

@@ -13,9 +13,9 @@
  * the read until it is back; that wait does not use up a try.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { FileAccessError, describeFsError } from '../errors';
+import { FileAccessError, ModeldeckError, describeFsError } from '../errors';
 import { openForReading } from '../open-file';
-import { backoffMs, isTransientIoError, sleep } from './transient';
+import { backoffMs, errnoName, isTransientIoError, sleep } from './transient';
 
 export interface IoRetryOptions {
   /** Attempts per read before giving up (default 6, or MODELDECK_IO_TRIES). */
@@ -111,7 +111,8 @@ export class ResumableFile {
       try {
         return await work(this.fh);
       } catch (err) {
-        if (!(err instanceof ShortRead) && !isTransientIoError(err)) throw err instanceof Error && 'code' in err && !(err instanceof FileAccessError) ? asAccessError(this.file, err) : err;
+        // A system error becomes a one-line FileAccessError; the work's own errors (a malformed header) pass as they are.
+        if (!(err instanceof ShortRead) && !isTransientIoError(err)) throw isSystemError(err) ? asAccessError(this.file, err) : err;
         failure = err;
       }
       const short = failure instanceof ShortRead;
@@ -159,8 +160,13 @@ export class ResumableFile {
 
 class ShortRead extends Error {}
 
+function isSystemError(err: unknown): boolean {
+  return typeof (err as NodeJS.ErrnoException | undefined)?.errno === 'number' && !(err instanceof ModeldeckError);
+}
+
 function reasonOf(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
+  const code = errnoName(err);
+  if (code === 'ESTALE') return 'the mount holding this file is not connected (ESTALE)';
   return code ? `${describeFsError(err)} (${code})` : describeFsError(err);
 }
 

@@ -6,11 +6,22 @@
  * on one request (EIO, ETIMEDOUT) or asked to come back later (EAGAIN).
  * Anything else (no such file, permission denied) will not change by waiting.
  */
+import { constants } from 'node:os';
+
 const TRANSIENT = new Set(['ENOTCONN', 'ECONNABORTED', 'ESTALE', 'EIO', 'ETIMEDOUT', 'EAGAIN']);
+// libuv has no name for ESTALE ("Unknown system error -116"): the number tells.
+const TRANSIENT_ERRNOS = new Set([...TRANSIENT].map((name) => -(constants.errno as Record<string, number>)[name]).filter(Number.isFinite));
+
+/** The error's name, also where libuv only gives a number (ESTALE). */
+export function errnoName(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e?.errno !== undefined && e.errno === -(constants.errno as Record<string, number>).ESTALE) return 'ESTALE';
+  return e?.code;
+}
 
 export function isTransientIoError(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code && TRANSIENT.has(code)) return true;
+  const e = err as NodeJS.ErrnoException | undefined;
+  if ((e?.code && TRANSIENT.has(e.code)) || (typeof e?.errno === 'number' && TRANSIENT_ERRNOS.has(e.errno))) return true;
   const cause = (err as { cause?: unknown } | undefined)?.cause;
   return cause !== undefined && cause !== err && isTransientIoError(cause);
 }
