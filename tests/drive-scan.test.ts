@@ -10,6 +10,7 @@ import { FakeCivitai } from './fake-civitai';
 import { mountDrive, type DriveCounters, type DriveMount } from './helpers/drive-mount';
 import { loraBytes, register, writeModel, type MadeFile } from './helpers/library';
 import { useTmpDir } from './helpers/tmpdir';
+import { WAIT_MS } from './helpers/wait';
 
 const tmp = useTmpDir('mdk-drive-test-');
 const MiB = 1024 * 1024;
@@ -167,4 +168,46 @@ test('a file that shrinks while it is hashed is reported and gets no hash; the n
   const { createHash } = await import('node:crypto');
   const expected = createHash('sha256').update(victim.bytes.subarray(0, 6 * MiB)).digest('hex').toUpperCase();
   expect(next.lib.get(victim.rel)!.hashes.SHA256).toBe(expected);
+});
+
+test('watch mode keeps working after a disconnect: a model added while the drive was away is scanned and identified, none is dropped', async () => {
+  const lib = makeLibrary(2, 1 * MiB);
+  const library = await Library.open([lib.root], { civitai: civitai() });
+  const reports: ScanReport[] = [];
+  const errors: Error[] = [];
+  let wake = () => {};
+  const until = (ok: () => boolean) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no such scan within ${WAIT_MS} ms: ${JSON.stringify(reports.map((r) => [r.added, r.removed]))} ${errors.join('; ')}`)), WAIT_MS);
+      const check = () => {
+        if (!ok()) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      wake = check;
+      check();
+    });
+  const watcher = library.watch({
+    poll: true,
+    pollIntervalMs: 100,
+    scan: { retry: { baseDelayMs: 20, maxDelayMs: 200 }, previews: false },
+    onScan: (r) => {
+      reports.push(r);
+      wake();
+    },
+    onError: (e) => errors.push(e),
+  });
+  try {
+    await watcher.ready;
+    await until(() => reports.some((r) => r.identified === 2));
+    await drive.disconnect(2);
+    const late = writeModel(join(drive.source, lib.name), 'models/Lora/late.safetensors', loraBytes({ ss_output_name: 'late' }));
+    register(fake, late);
+    await until(() => library.get(late.rel)?.civitai.status === 'found');
+    expect(reports.every((r) => r.removed === 0)).toBe(true);
+    for (const f of [...lib.files, late]) expect(library.get(f.rel)!.hashes.SHA256).toBe(f.SHA256);
+  } finally {
+    await watcher.close();
+    await library.close();
+  }
 });
