@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
-const SCRIPT = resolve(__dirname, '../drive-mount/drive_fuse.py');
+// From tests/helpers, or from build/dev/tests/helpers when compiled for the benchmark.
+const SCRIPT = [resolve(__dirname, '../drive-mount/drive_fuse.py'), resolve(__dirname, '../../../../tests/drive-mount/drive_fuse.py')].find((p) => existsSync(p))!;
 const PYTHON = '/usr/bin/python3';
 
 export interface DriveConfig {
