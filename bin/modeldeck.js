@@ -1,5 +1,10 @@
 #!/usr/bin/env node
 'use strict';
+// Before anything uses libuv's thread pool: a scan on Google Drive keeps slow
+// metadata calls (opens, stats, sidecar reads) in flight beside the hash's
+// sequential read; with the default 4 threads they would queue behind each other.
+// See docs/architecture.md, "Drive-grade I/O".
+if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = '16';
 require('../lib/cli/main.js')
   .main(process.argv)
   .then((code) => {

@@ -4,7 +4,8 @@
 # (tests/e2e) runs headless Chromium against jupyter_server; Jupyter's own kernel test
 # suite (jupyter_kernel_test) checks the modeldeck kernel's protocol (tests/conformance);
 # jupyterlab_server serves the JupyterLab page; python3-ipykernel is the Python kernel of the
-# Python route (tests/python-kernel.test.ts). Run by `npm test` (pretest)
+# Python route (tests/python-kernel.test.ts); fuse3 and python3-fusepy run the simulated
+# Google Drive mount of the drive tests and `npm run bench:drive` (tests/drive-mount). Run by `npm test` (pretest)
 # and so by CI: installs what is missing when it can (root with apt-get), else says
 # what to install. A machine that has them all skips apt entirely.
 set -euo pipefail
@@ -18,6 +19,8 @@ command -v jupyter-nbconvert >/dev/null || need+=(jupyter-nbconvert)
 /usr/bin/python3 -c 'import jupyterlab_server' 2>/dev/null || need+=(python3-jupyterlab-server)
 /usr/bin/python3 -c 'import ipykernel' 2>/dev/null || need+=(python3-ipykernel)
 command -v chromium >/dev/null || need+=(chromium)
+command -v fusermount3 >/dev/null || need+=(fuse3)
+/usr/bin/python3 -c 'import fusepy' 2>/dev/null || need+=(python3-fusepy)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$EUID" -eq 0 ] && command -v apt-get >/dev/null; then

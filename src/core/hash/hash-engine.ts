@@ -12,9 +12,8 @@
  * One engine hashes one file at a time (calls queue): reading two files at once
  * from one disk, or one network mount, is slower than reading them in turn.
  */
-import { openForReading } from '../open-file';
-import type { FileHandle } from 'node:fs/promises';
-import { CancelledError, FileAccessError, ModeldeckError, describeFsError } from '../errors';
+import { CancelledError, FileAccessError, ModeldeckError } from '../errors';
+import { ResumableFile, type IoRetryOptions } from '../io/resumable-file';
 import { checkHeaderLength, hasSafetensorsExtension } from '../safetensors';
 import { assignLanes } from './assign-lanes';
 import { createDigest } from './digest';
@@ -32,6 +31,12 @@ export interface HashFileOptions {
   /** Called after each block with bytes hashed so far and the file size. */
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
   signal?: AbortSignal;
+  /**
+   * How reads that fail for a moment (a network mount dropping) are retried:
+   * the hash state stays in memory and reading goes on from the same offset on
+   * a fresh descriptor. Default: 6 tries with backoff from 250 ms.
+   */
+  retry?: IoRetryOptions;
 }
 
 export interface HashFileResult {
@@ -76,7 +81,28 @@ export class HashEngine {
   }
 
   hashFile(file: string, options: HashFileOptions = {}): Promise<HashFileResult> {
-    const run = this.queue.then(() => this.run(file, options));
+    return this.enqueue(async () => {
+      if (options.signal?.aborted) throw new CancelledError(file);
+      const source = await ResumableFile.open(file, { ...options.retry, signal: options.retry?.signal ?? options.signal });
+      try {
+        return await this.run(source, options);
+      } finally {
+        await source.close();
+      }
+    });
+  }
+
+  /**
+   * Hashes a file the caller already opened (the scan opens each new file once
+   * for its fingerprint, probe and hashes). The caller closes it. Its retry
+   * options are the ones it was opened with.
+   */
+  hashOpenFile(source: ResumableFile, options: Omit<HashFileOptions, 'retry'> = {}): Promise<HashFileResult> {
+    return this.enqueue(() => this.run(source, options));
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -88,31 +114,23 @@ export class HashEngine {
     await Promise.all(lanes.map((l) => l.terminate()));
   }
 
-  private async run(file: string, { hashes = DEFAULT_HASHES, onProgress, signal }: HashFileOptions): Promise<HashFileResult> {
+  private async run(source: ResumableFile, { hashes = DEFAULT_HASHES, onProgress, signal }: HashFileOptions): Promise<HashFileResult> {
+    const file = source.file;
     if (signal?.aborted) throw new CancelledError(file);
-    const fh = await openForReading(file);
-    try {
-      const stat = await fh.stat().catch((err) => {
-        throw new FileAccessError(file, describeFsError(err), { cause: err });
-      });
-      if (!stat.isFile()) throw new FileAccessError(file, 'not a regular file');
-      const size = stat.size;
-      let tensorDataOffset: number | undefined;
-      if (hashes.includes('AutoV3') && hasSafetensorsExtension(file)) {
-        const prefix = Buffer.alloc(8);
-        const { bytesRead } = await this.read(fh, file, prefix, 0, 8, 0);
-        tensorDataOffset = 8 + checkHeaderLength(file, prefix.subarray(0, bytesRead), size);
-      }
-      const streams = planStreams({ size, hashes, tensorDataOffset });
-      const digests = await this.hashStreams(fh, file, size, streams, onProgress, signal);
-      return { file, size, hashes: toFileHashes(digests, hashes) };
-    } finally {
-      await fh.close().catch(() => undefined);
+    const size = source.size;
+    let tensorDataOffset: number | undefined;
+    if (hashes.includes('AutoV3') && hasSafetensorsExtension(file)) {
+      const prefix = Buffer.alloc(8);
+      const bytesRead = await source.read(prefix, 0, 8, 0);
+      tensorDataOffset = 8 + checkHeaderLength(file, prefix.subarray(0, bytesRead), size);
     }
+    const streams = planStreams({ size, hashes, tensorDataOffset });
+    const digests = await this.hashStreams(source, file, size, streams, onProgress, signal);
+    return { file, size, hashes: toFileHashes(digests, hashes) };
   }
 
   private async hashStreams(
-    fh: FileHandle,
+    source: ResumableFile,
     file: string,
     size: number,
     streams: StreamSpec[],
@@ -138,9 +156,9 @@ export class HashEngine {
     let finished = false;
     try {
       let slot = 0;
-      let reading = offset < end ? this.read(fh, file, this.slots[slot], 0, Math.min(this.blockSize, end - offset), offset) : null;
+      let reading = offset < end ? this.read(source, this.slots[slot], 0, Math.min(this.blockSize, end - offset), offset) : null;
       while (reading) {
-        const { bytesRead } = await reading;
+        const bytesRead = await reading;
         if (bytesRead === 0) throw new FileAccessError(file, 'the file got shorter while it was being hashed');
         const block = this.slots[slot].subarray(0, bytesRead);
         const blockOffset = offset;
@@ -152,7 +170,7 @@ export class HashEngine {
         // Read ahead into the next slot while this block is hashed.
         const next = (slot + 1) % ring;
         await this.until(job, () => job.pending[next] === 0);
-        reading = offset < end ? this.read(fh, file, this.slots[next], 0, Math.min(this.blockSize, end - offset), offset) : null;
+        reading = offset < end ? this.read(source, this.slots[next], 0, Math.min(this.blockSize, end - offset), offset) : null;
         for (const { spec, digest } of mainDigests) feedBlock(spec, (b) => digest.update(b), block, blockOffset);
         slot = next;
         onProgress?.(offset, size);
@@ -179,10 +197,9 @@ export class HashEngine {
     }
   }
 
-  private read(fh: FileHandle, file: string, buf: Buffer, at: number, length: number, position: number) {
-    return fh.read(buf, at, length, position).catch((err: unknown) => {
-      throw new FileAccessError(file, describeFsError(err), { cause: err });
-    });
+  /** One block; transient failures are retried inside, from this same offset. */
+  private read(source: ResumableFile, buf: Buffer, at: number, length: number, position: number): Promise<number> {
+    return source.read(buf, at, length, position);
   }
 
   /** Waits until `ready()` holds, woken by worker messages; fails if a worker failed. */

@@ -1,6 +1,7 @@
 import { HashEngine, type HashFileOptions, type HashFileResult } from './hash-engine';
 
 export { HashEngine, BLOCK_SIZE, type HashEngineOptions, type HashFileOptions, type HashFileResult } from './hash-engine';
+export { ResumableFile, type IoRetryOptions } from '../io/resumable-file';
 export { HASH_NAMES, DEFAULT_HASHES, parseHashList, type HashName, type FileHashes } from './names';
 
 let shared: HashEngine | undefined;

@@ -7,7 +7,8 @@ import { readdir } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
 import { FileAccessError } from '../errors';
 import type { HashName } from '../hash/names';
-import { probeFile, type ProbeResult } from '../probe';
+import type { ResumableFile } from '../io/resumable-file';
+import { probeFile, probeOpenFile, type ProbeResult } from '../probe';
 import { readPeerSidecars, type A1111Cache } from '../sidecars';
 import { findConflicts } from './conflicts';
 import { withoutPath } from './progress';
@@ -34,6 +35,8 @@ export async function examineFile(
   fingerprint: string,
   previous: ModelEntry | undefined,
   ctx: ExamineContext,
+  /** The file, when the scan already opened it (one open per new file on a slow mount). */
+  source?: ResumableFile,
 ): Promise<ModelEntry> {
   const warnings: string[] = [];
   let probe: ProbeResult | null = null;
@@ -41,7 +44,8 @@ export async function examineFile(
     warnings.push('empty file (0 bytes): not a model; an interrupted copy or download?');
   } else {
     try {
-      probe = await probeFile(found.absolute, found.folderKind ? { kindHint: found.folderKind } : {});
+      const opts = found.folderKind ? { kindHint: found.folderKind } : {};
+      probe = source ? await source.withRetry(0, (fh) => probeOpenFile(fh, found.absolute, source.size, opts)) : await probeFile(found.absolute, opts);
     } catch (err) {
       const reason = withoutPath(found.absolute, (err as Error).message);
       warnings.push(err instanceof FileAccessError ? `${UNREADABLE}${reason}` : reason);

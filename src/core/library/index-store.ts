@@ -23,6 +23,7 @@ import { closeSync, fsyncSync, fstatSync, readSync, writeSync } from 'node:fs';
 import { rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModeldeckError } from '../errors';
+import { isTransientIoError } from '../io/transient';
 import { ensureRealDir, ensureRealDirSync, lstatOrNull, openSafely, openSafelySync } from '../safe-fs';
 import { checkEntry } from './entry-schema';
 import { decodeEntry, encodeEntry, type EntryRow } from './index-codec';
@@ -63,6 +64,8 @@ export class IndexStore {
    */
   private entries = new Map<string, ModelEntry | EntryRow>();
   private journalFd: number | null = null;
+  /** Journal lines a dropped mount refused, written before the next one. */
+  private unwritten = '';
   private snapshotSeen: FileIdentity | null = null;
   private journalSeen: { ino: number; offset: number } | null = null;
   private lock: LibraryLock | null = null;
@@ -220,6 +223,7 @@ export class IndexStore {
     const snapshot: Snapshot = { format: INDEX_FORMAT, tool: 'modeldeck', savedAt: Date.now(), rows };
     const target = join(this.dir, SNAPSHOT_FILE);
     await this.writeNew(target, JSON.stringify(snapshot));
+    this.unwritten = '';
     this.closeJournal();
     // An empty journal renamed into place: the old one (or a link planted there) is replaced, never truncated through.
     const journal = join(this.dir, JOURNAL_FILE);
@@ -277,6 +281,26 @@ export class IndexStore {
   }
 
   private append(line: JournalLine): void {
+    const text = JSON.stringify(line) + '\n';
+    try {
+      this.appendText(this.unwritten + text);
+      this.unwritten = '';
+    } catch (err) {
+      if (!isTransientIoError(err)) throw err;
+      // The mount dropped (Drive): the entry is in memory; its line is written with the next one, or by the next compaction.
+      this.unwritten += text;
+      if (this.journalFd !== null) {
+        try {
+          closeSync(this.journalFd);
+        } catch {
+          // already unusable
+        }
+        this.journalFd = null;
+      }
+    }
+  }
+
+  private appendText(text: string): void {
     if (this.journalFd === null) {
       // Synchronous on purpose: each line is small, and a line must be on disk before the
       // scan moves on, or a kill -9 right after a long hash would lose that hash.
@@ -289,7 +313,6 @@ export class IndexStore {
       if (!this.journalSeen || this.journalSeen.ino !== st.ino) this.journalSeen = { ino: st.ino, offset: 0 };
       this.journalSeen.offset = fstatSync(fd).size;
     }
-    const text = JSON.stringify(line) + '\n';
     const written = writeSync(this.journalFd, text);
     // Under the lock no one else appends, so what we wrote needs no replay.
     if (this.journalSeen) this.journalSeen.offset += Buffer.byteLength(text) === written ? written : 0;

@@ -29,6 +29,7 @@ import { applyFound, identifyEntries } from './identify';
 import { syncSidecars } from './sidecar-sync';
 import { fetchParentModels, withParentPending } from './parent-models';
 import { IndexStore } from './index-store';
+import { DriveGuard } from './drive-guard';
 import { watchRoots, type WatchBatch, type Watcher } from '../watch';
 import { OutboundPolicy } from '../net';
 import { emptyReport, type ScanProgress, type ScanReport } from './progress';
@@ -556,6 +557,35 @@ export class Library {
     const emit = () => options.onProgress?.({ ...progress });
     for (const root of roots) {
       const store = this.stores.get(root)!;
+      // The index's lock and files live on the drive too: a drive that is gone when the scan
+      // takes them is waited for (as inside the scan), then this root is scanned from the start.
+      for (;;) {
+        try {
+          await this.scanOneRoot(root, store, options, report, progress, emit);
+          break;
+        } catch (err) {
+          const guard = new DriveGuard(root, {
+            signal: options.signal,
+            maxWaitMs: options.disconnectWaitMs,
+            onPause: (message) => {
+              progress.paused = message;
+              emit();
+            },
+          });
+          if (!(await guard.waitIfDisconnected(err))) throw err;
+          report.pauses = (report.pauses ?? 0) + 1;
+        }
+      }
+      if (report.cancelled) break;
+    }
+    progress.phase = 'done';
+    emit();
+    report.elapsedMs = Date.now() - started;
+    return report;
+  }
+
+  private async scanOneRoot(root: string, store: IndexStore, options: ScanOptions, report: ScanReport, progress: ScanProgress, emit: () => void): Promise<void> {
+    {
       await store.withLock(async () => {
         try {
           await scanRoot({ root, store, engine: this.engine, client: options.offline ? null : this.client, policy: this.policy, report, progress, emit }, options);
@@ -567,12 +597,7 @@ export class Library {
           await store.compact().catch((err: Error) => report.warnings.push({ path: store.dir, message: `index not saved: ${err.message}` }));
         }
       }, this.lockOptions);
-      if (report.cancelled) break;
     }
-    progress.phase = 'done';
-    emit();
-    report.elapsedMs = Date.now() - started;
-    return report;
   }
 
   private allModels(): LibraryModel[] {

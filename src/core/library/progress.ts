@@ -18,6 +18,8 @@ export interface ScanProgress {
   lookups: number;
   previews: number;
   currentFile?: string;
+  /** Set while the scan waits for a drive that went away ("Drive disconnected: waiting..." with the fix). */
+  paused?: string;
 }
 
 export interface ScanWarning {
@@ -49,6 +51,10 @@ export interface ScanReport {
   warnings: ScanWarning[];
   cancelled: boolean;
   elapsedMs: number;
+  /** Reads tried again after a transient error (a network mount dropping for a moment). */
+  ioRetries?: number;
+  /** Times the scan paused for a disconnected drive. */
+  pauses?: number;
 }
 
 export function emptyReport(roots: string[]): ScanReport {

@@ -68,6 +68,13 @@ export interface FindModelFilesOptions {
   onProgress?(progress: ScanTreeProgress): void;
   /** File-system calls in flight at once (default 24: enough to hide Drive's latency, few enough not to flood it). */
   concurrency?: number;
+  /** Each folder's entry names as listed, so later steps (sidecars) need no second readdir. */
+  onListing?(folder: string, names: string[]): void;
+  /**
+   * Asked after a transient error (a mount dropping): resolves true once a mount
+   * that was gone is back, and the call is made again instead of being a warning.
+   */
+  waitForMount?(err: unknown): Promise<boolean>;
 }
 
 const DEFAULT_CONCURRENCY = 24;
@@ -180,6 +187,7 @@ class TreeWalk {
     }
     this.progress.folders++;
     this.options.onProgress?.({ ...this.progress });
+    this.options.onListing?.(folder.absolute, entries.map((e) => e.name));
     const kind = folderKind(folder.absolute);
     const work: Array<Promise<void>> = [];
     for (const entry of entries) {
@@ -314,11 +322,18 @@ class TreeWalk {
   }
 
   /** Runs one file-system call under the concurrency bound, unless the walk was cancelled. */
-  private fs<T>(call: () => Promise<T>): Promise<T> {
-    return this.limit(() => {
-      this.checkAborted();
-      return call();
-    });
+  private async fs<T>(call: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await this.limit(() => {
+          this.checkAborted();
+          return call();
+        });
+      } catch (err) {
+        // A vanished mount would make every folder look empty and every model removed: wait for it instead.
+        if (err instanceof CancelledError || !this.options.waitForMount || !(await this.options.waitForMount(err))) throw err;
+      }
+    }
   }
 
   private checkAborted(): void {

@@ -1,5 +1,5 @@
 /** Probing model files from their headers: kind, base model, embedded AutoV3. */
-export { probeFile } from './probe-file';
+export { probeFile, probeOpenFile } from './probe-file';
 export { readGgufHeaderFrom, isGgufMagic, GGUF_LIMITS, type GgufHeader } from './gguf';
 export { readEmbeddedAutoV3, normalizeSha256 } from './autov3';
 export { inferKind, kindFromTensors, kindFromMetadata } from './infer-kind';

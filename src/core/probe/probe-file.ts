@@ -37,13 +37,22 @@ export async function probeFile(file: string, options: ProbeOptions = {}): Promi
 
   const fh = await openForReading(file);
   try {
-    size = (await fh.stat()).size;
-    if (hasSafetensorsExtension(file)) return await probeSafetensors(fh, file, size, options);
-    if (ext === '.gguf') return await probeGguf(fh, file, size, options);
-    return await probeBySniffing(fh, file, size, options);
+    return await probeOpenFile(fh, file, (await fh.stat()).size, options);
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * The probe of a file the caller already opened (a scan opens each new file
+ * once for its fingerprint, probe and hashes); the caller closes it.
+ */
+export async function probeOpenFile(fh: FileHandle, file: string, size: number, options: ProbeOptions = {}): Promise<ProbeResult> {
+  const ext = extname(file).toLowerCase();
+  if (PICKLE_EXTENSIONS.includes(ext)) return pickleResult(file, size, `${ext} extension`, options);
+  if (hasSafetensorsExtension(file)) return probeSafetensors(fh, file, size, options);
+  if (ext === '.gguf') return probeGguf(fh, file, size, options);
+  return probeBySniffing(fh, file, size, options);
 }
 
 async function probeSafetensors(fh: FileHandle, file: string, size: number, options: ProbeOptions): Promise<ProbeResult> {
