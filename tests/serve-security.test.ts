@@ -321,6 +321,10 @@ describe('read-only and start-up rules', () => {
       expect(settings.status).toBe(403);
       const details = await raw(ro.base, { method: 'POST', path: '/api/request', headers: h, body: JSON.stringify({ type: 'details', id: '0:Lora/alpha.safetensors', requestId: 'd' }) });
       expect(details.status).toBe(202);
+      // Browsing is asking for windows of cards: accepted.
+      const query = { search: '', kind: 'any', base: 'any', status: 'any', sort: 'name', desc: false };
+      const window = await raw(ro.base, { method: 'POST', path: '/api/request', headers: h, body: JSON.stringify({ type: 'window', requestId: 'w', query, offset: 0, limit: 10, seq: 1 }) });
+      expect(window.status).toBe(202);
       const snap = JSON.parse((await raw(ro.base, { path: '/api/snapshot', headers: h })).body);
       expect(snap.readOnly).toBe(true);
       expect(snap.state.summary.models).toBe(3);

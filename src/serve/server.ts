@@ -68,7 +68,7 @@ export const DEFAULT_LIMITS: ServeLimits = {
 };
 
 /** What a read-only server still answers: looking, never changing. */
-export const READ_ONLY_REQUESTS = new Set(['details', 'previews', 'duplicates']);
+export const READ_ONLY_REQUESTS = new Set(['window', 'details', 'previews', 'duplicates']);
 
 export class ServeServer {
   readonly session: ModelSession;
