@@ -56,8 +56,8 @@ test('an import with trainedWords: 5 is refused row by row; the panel attaches a
   const again = show(root, { host: fe2.host, civitai: false, colab: false });
   try {
     await again.ready;
-    const cards = fe2.customs(again.id, 'models').flatMap((m) => m.content.upsert);
-    expect(cards.map((c: { path: string }) => c.path)).toEqual(['Lora/good.safetensors']);
+    const view = await fe2.request(again.id, { type: 'window', query: { search: '', kind: 'any', base: 'any', status: 'any', sort: 'name', desc: false }, offset: 0, limit: 60, seq: 1 });
+    expect(view.result.cards.map((c: { path: string }) => c.path)).toEqual(['Lora/good.safetensors']);
     expect(fe2.state(again.id).errors).toEqual([]);
   } finally {
     again.close();
@@ -115,7 +115,8 @@ test('an error while a panel attaches reaches its banner', async () => {
   const { root } = await scannedRoot();
   const lib = await Library.open([root], { civitai: false });
   // Stands in for any defect met while building the cards; the user must see it, not a silent panel.
-  lib.models = () => {
+  // (The session reads the library through entries().)
+  lib.entries = () => {
     throw new Error('cards could not be built: boom');
   };
   const fe = new MemoryFrontEnd();
