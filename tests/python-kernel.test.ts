@@ -5,6 +5,7 @@
  * library; the front end's messages (hostile ones too) go over real Jupyter
  * comms; the Node process is checked gone after close, shutdown and SIGKILL.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeCivitai } from './fake-civitai';
 import type { KernelClient, KernelMessage } from './helpers/kernel-client';
@@ -152,6 +153,32 @@ test('p.close() closes the comm and ends the Node process', async () => {
   nodePid = second;
 });
 
+test('a Node process that dies is reported in the panel\'s banner; show() again recovers', async () => {
+  const opened = kernel.iopub.filter((m) => m.header.msg_type === 'comm_open');
+  const p2Comm = opened[opened.length - 1]!.content.comm_id;
+  const since = kernel.iopub.length;
+  process.kill(nodePid, 'SIGKILL');
+  const banner = await kernel.waitFor((m) => m.header.msg_type === 'comm_msg' && m.content.comm_id === p2Comm && m.content.data?.state?.errors?.[0]?.code === 'session_ended', { since });
+  expect(banner.content.data.state.errors[0].message).toMatch(/run modeldeck\.show\(\) again/);
+  // A call on the dead panel is one clear error, not a hang.
+  const { reply, messages } = await kernel.execute('p2.models');
+  expect(reply.content.status).toBe('error');
+  expect(messages.find((m) => m.header.msg_type === 'error')!.content.traceback).toEqual([expect.stringMatching(/^modeldeck: .*show\(\) again/)]);
+  await run(kernel, `p3 = modeldeck.show(${JSON.stringify(root)})`);
+  nodePid = await nodePidOf(kernel, 'p3');
+  expect(JSON.parse(printed(await run(kernel, 'print(json.dumps(len(p3.models)))')))).toBe(2);
+});
+
+test('frontend="modeldeck" opens modeldeck\'s own widget module instead of anywidget\'s', async () => {
+  const messages = await run(kernel, `p4 = modeldeck.show(${JSON.stringify(root)}, frontend="modeldeck")`);
+  const state = messages.find((m) => m.header.msg_type === 'comm_open')!.content.data.state;
+  expect(state).toMatchObject({ _model_module: 'modeldeck', _model_name: 'ModelsPanelModel', _view_name: 'ModelsPanelView' });
+  expect(state._esm).toBeUndefined();
+  const { reply, messages: bad } = await kernel.execute(`modeldeck.show(${JSON.stringify(root)}, frontend="nope")`);
+  expect(reply.content.status).toBe('error');
+  expect(bad.find((m) => m.header.msg_type === 'error')!.content.traceback).toEqual([expect.stringMatching(/^modeldeck: frontend must be one of anywidget, modeldeck/)]);
+});
+
 test('a kernel shutdown ends the Node process', async () => {
   const k = await startPythonKernel(env);
   try {
@@ -181,14 +208,18 @@ test('a SIGKILLed kernel leaves no Node process behind', async () => {
 });
 
 test('Node missing or too old is one clear line, not a traceback', async () => {
-  const k = await startPythonKernel({ ...env, MODELDECK_NODE: join(tmp.path, 'no-such-node') });
-  try {
-    const { reply, messages } = await k.execute(`import modeldeck\nmodeldeck.show(${JSON.stringify(root)})`);
-    expect(reply.content.status).toBe('error');
-    const error = messages.find((m) => m.header.msg_type === 'error');
-    expect(error!.content.traceback).toHaveLength(1);
-    expect(error!.content.traceback[0]).toMatch(/^modeldeck: .*Node\.js.*20\.18/);
-  } finally {
-    await k.shutdown();
+  const oldNode = join(tmp.path, 'old-node');
+  writeFileSync(oldNode, '#!/bin/sh\necho v20.17.0\n', { mode: 0o755 });
+  for (const [node, says] of [[join(tmp.path, 'no-such-node'), /^modeldeck: cannot run .*no-such-node.*install Node\.js 20\.18/], [oldNode, /^modeldeck: Node\.js v20\.17\.0 is too old; install Node\.js 20\.18/]] as const) {
+    const k = await startPythonKernel({ ...env, MODELDECK_NODE: node });
+    try {
+      const { reply, messages } = await k.execute(`import modeldeck\nmodeldeck.show(${JSON.stringify(root)})`);
+      expect(reply.content.status).toBe('error');
+      const error = messages.find((m) => m.header.msg_type === 'error');
+      expect(error!.content.traceback).toHaveLength(1);
+      expect(error!.content.traceback[0]).toMatch(says);
+    } finally {
+      await k.shutdown();
+    }
   }
 });
