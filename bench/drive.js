@@ -7,7 +7,7 @@
 'use strict';
 // Before anything uses libuv's pool, as bin/modeldeck.js does (docs/architecture.md, "Drive-grade I/O").
 if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = '16';
-const { spawnSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const { existsSync, mkdirSync, openSync, writeSync, closeSync, rmSync, utimesSync } = require('node:fs');
 const { createHash, randomFillSync } = require('node:crypto');
 const { join } = require('node:path');
@@ -102,15 +102,16 @@ async function main() {
       await lib.close();
     }
   };
-  const cat = () => {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync('sh', ['-c', 'cat "$@" > /dev/null', 'cat', ...files.map((f) => join(libRoot, f.rel))]);
-    if (r.status !== 0) throw new Error(`cat failed: ${r.stderr}`);
-    return seconds(t0);
-  };
+  // Asynchronous: this process must keep serving the mount's control socket while cat runs.
+  const cat = () =>
+    new Promise((resolve, reject) => {
+      const t0 = process.hrtime.bigint();
+      const child = spawn('sh', ['-c', 'cat "$@" > /dev/null', 'cat', ...files.map((f) => join(libRoot, f.rel))], { stdio: 'ignore' });
+      child.on('exit', (code) => (code === 0 ? resolve(seconds(t0)) : reject(new Error(`cat failed (${code})`))));
+    });
   try {
     rmSync(join(source, 'lib', '.modeldeck'), { recursive: true, force: true });
-    const cat1 = cat();
+    const cat1 = await cat();
     await drive.reset();
     const first = await scan();
     const c1 = counts(await drive.counters());
@@ -123,7 +124,7 @@ async function main() {
     const faulty = await scan();
     const c3 = await drive.counters();
     await drive.configure({ everyBytes: null });
-    const cat2 = cat();
+    const cat2 = await cat();
     const catS = (cat1 + cat2) / 2;
     const injectedWait = (c3.injected * FAULT_FOR_MS) / 1000;
     const ok = (r) => r.report.warnings.length === 0 && r.report.hashed === files.length;

@@ -10,7 +10,7 @@
  * process; the module also unmounts whatever is left when the process exits.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -96,15 +96,19 @@ export async function mountDrive(config: DriveConfig = {}, source?: string): Pro
   spawnSync('mkdir', ['-p', src, mountpoint]);
   const sock = join(base, 'control.sock');
   const devBefore = statSync(mountpoint).dev;
-  const child = spawn(PYTHON, [SCRIPT, src, mountpoint, sock, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
+  // The daemon's stderr goes to a file, not a pipe: a caller that blocks its event loop (spawnSync of a
+  // `cat` through the mount) would otherwise stop draining the pipe, and the daemon would block writing to it.
+  const logFile = join(base, 'daemon.log');
+  const log = openSync(logFile, 'w');
+  const child = spawn(PYTHON, [SCRIPT, src, mountpoint, sock, JSON.stringify(config)], { stdio: ['ignore', 'pipe', log] });
+  closeSync(log);
+  const stderr = () => readFileSync(logFile, 'utf8').trim().slice(-2000);
   live.add(mountpoint);
   try {
     await new Promise<void>((ok, fail) => {
       const lines = createInterface({ input: child.stdout! });
       lines.on('line', (l) => l === 'MOUNTED' && ok());
-      child.once('exit', (code) => fail(new Error(`drive mount exited (${code}) before it was up: ${stderr.trim()}`)));
+      child.once('exit', (code) => fail(new Error(`drive mount exited (${code}) before it was up: ${stderr()}`)));
     });
     // init ran: the kernel has the mount. Check it is the FUSE file system that answers at the mountpoint.
     if (!isMounted(mountpoint) || statSync(mountpoint).dev === devBefore) throw new Error(`drive mount not visible at ${mountpoint}`);
