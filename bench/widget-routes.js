@@ -1,14 +1,12 @@
 #!/usr/bin/env node
-// Widget benchmark (issue 6): the models panel with 10,000 models in headless
-// Chromium, through the same stack as the e2e test (Debian jupyter_server, the
-// modeldeck kernel, the html-manager test page loading dist/index.js).
-//   - first cards: from the start of the cell that calls show() (execute_request
-//     sent) to the first painted cards;
-//   - filter latency: typing in the search box (input event) to the grid's DOM
-//     updated and painted.
+// The two notebook routes side by side (issue 9): the models panel with 10,000
+// models in headless Chromium, through the same stack as the e2e tests (Debian
+// jupyter_server, the html-manager test page). First cards: from the start of
+// the cell that calls show() (execute_request sent) to the first painted cards.
+// Search latency and the shaped link are bench/widget.js's (npm run bench:widget).
 // The library is an index written with the index codec (as bench/library.js
 // load50k does), so show() loads it without hashing; previews are tiny PNGs
-// beside each model. Usage: npm run bench:widget   (KEEP=1 keeps the work dir,
+// beside each model. Usage: npm run bench:widget:routes   (KEEP=1 keeps the work dir,
 // REPS=n sets how many fresh kernels show() is timed in; the median counts).
 // Both routes: the tslab kernel (show() in TypeScript) and the Python route (a
 // python3 ipykernel kernel, modeldeck.show() relaying to a Node session, the
@@ -16,24 +14,21 @@
 // first cards are compared with tslab's as a ratio, and the preview bytes that
 // crossed the Python relay as binary buffers are counted.
 'use strict';
-const { mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
-const { createHash } = require('node:crypto');
+const { mkdirSync, mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { copyFileSync } = require('node:fs');
-const { encodeEntry } = require('../lib/core/library/index-codec');
-const { INDEX_DIR, INDEX_FORMAT } = require('../lib/core/library/index-store');
 const { tinyPng } = require('../build/dev/tests/fake-civitai');
 const { buildSite } = require('../build/dev/tests/e2e/helpers/site');
 const { startJupyterServer, missingPrerequisites } = require('../build/dev/tests/e2e/helpers/jupyter-server');
 const { launchChromium, missingChromium } = require('../build/dev/tests/e2e/helpers/chromium');
+const { makeLibrary } = require('./widget');
 
 const MODELS = 10_000;
 const CARD = 'article.md-card';
 /** Cards of the panel in the newest cell. */
 const NEWEST_CARD = '#notebook > section.cell:last-child article.md-card';
 const TARGET_FIRST_MS = 1500;
-const TARGET_FILTER_MS = 100;
 /** The Python route's first cards, at most this many times tslab's (same run, same library). */
 const TARGET_PYTHON_RATIO = 1.2;
 const REPO = join(__dirname, '..');
@@ -42,81 +37,6 @@ const ANYWIDGET_VERSION = JSON.parse(require('node:fs').readFileSync(join(ANYWID
 /** show() runs, each in a new kernel (REPS=n to change). */
 const REPS = Number(process.env.REPS) || 3;
 
-const KINDS = [
-  ['lora', 'Lora', 'LORA'],
-  ['lora', 'Lora', 'LORA'],
-  ['lora', 'Lora', 'LORA'],
-  ['checkpoint', 'Stable-diffusion', 'Checkpoint'],
-  ['embedding', 'embeddings', 'TextualInversion'],
-];
-const BASES = [
-  ['sdxl', 'SDXL 1.0'],
-  ['sd1', 'SD 1.5'],
-  ['pony', 'Pony'],
-  ['flux', 'Flux.1 D'],
-];
-const WORDS = ['aurora', 'brush', 'cyber', 'dune', 'ember', 'frost', 'glow', 'haze', 'ink', 'jade', 'koi', 'lumen', 'moss', 'neon', 'opal', 'pixel'];
-
-/** A library of `n` models known only from its index (no model bytes to hash), with previews on disk. */
-function makeLibrary(root, n) {
-  mkdirSync(join(root, INDEX_DIR), { recursive: true });
-  const png = tinyPng();
-  const rows = [];
-  const made = new Set();
-  for (let i = 0; i < n; i++) {
-    const [kind, folder, type] = KINDS[i % KINDS.length];
-    const [baseModel, civitaiBase] = BASES[i % BASES.length];
-    const dir = `models/${folder}/set-${Math.floor(i / 200)}`;
-    if (!made.has(dir)) mkdirSync(join(root, dir), { recursive: true }), made.add(dir);
-    const word = `${WORDS[i % WORDS.length]} ${WORDS[Math.floor(i / WORDS.length) % WORDS.length]}`;
-    const file = `${word.replace(' ', '-')}-${i}.safetensors`;
-    const preview = `${word.replace(' ', '-')}-${i}.preview.png`;
-    writeFileSync(join(root, dir, preview), png);
-    const sha = createHash('sha256').update(`model ${i}`).digest('hex').toUpperCase();
-    const found = i % 10 < 7;
-    const notFound = i % 10 === 7 || i % 10 === 8;
-    rows.push(
-      encodeEntry({
-        path: `${dir}/${file}`,
-        size: 20_000_000 + i * 1000,
-        mtimeMs: 1_700_000_000_000 + i,
-        fingerprint: `${20_000_000 + i * 1000}:${sha.slice(0, 24).toLowerCase()}`,
-        hashes: { SHA256: sha, AutoV1: sha.slice(0, 8), AutoV2: sha.slice(0, 10), AutoV3: sha.slice(20, 32), AutoV3Full: sha },
-        hashSources: { SHA256: 'computed', AutoV1: 'computed', AutoV2: 'computed', AutoV3: 'computed' },
-        verified: i % 10 !== 9,
-        kind,
-        baseModel,
-        folderKind: kind,
-        evidence: [],
-        conflicts: [],
-        civitai: found
-          ? {
-              status: 'found',
-              checkedAt: 1_700_000_000_000,
-              link: {
-                modelId: 100 + i,
-                versionId: 200_000 + i,
-                modelName: `${word.replace(/\b\w/g, (c) => c.toUpperCase())} ${i}`,
-                versionName: 'v1.0',
-                type,
-                baseModel: civitaiBase,
-                trainedWords: [`${WORDS[i % WORDS.length]}_style`],
-                nsfwLevel: 1,
-                pageUrl: `https://civitai.com/models/${100 + i}?modelVersionId=${200_000 + i}`,
-                matchedBy: 'SHA256',
-              },
-            }
-          : notFound
-            ? { status: 'not_found', checkedAt: 1_700_000_000_000 }
-            : { status: 'unknown' },
-        preview: `${dir}/${preview}`,
-        addedAt: 1_700_000_000_000 + i * 1000,
-        warnings: [],
-      }),
-    );
-  }
-  writeFileSync(join(root, INDEX_DIR, 'index.json'), JSON.stringify({ format: INDEX_FORMAT, tool: 'modeldeck', savedAt: Date.now(), rows }));
-}
 
 /**
  * In the page: runs `code` and resolves with the time from execute_request to
@@ -152,51 +72,9 @@ function pageFirstCards({ code, selector }) {
   });
 }
 
-/**
- * In the page: types `text` into the search box (one input event) and resolves
- * with the time until the panel's DOM has changed and settled (a painted frame
- * with no further change), with the cards then in the DOM and the panel's
- * match count.
- */
-function pageFilter({ text, selector }) {
-  const afterPaint = () => new Promise((resolve) => requestAnimationFrame(() => { const ch = new MessageChannel(); ch.port1.onmessage = () => resolve(performance.now()); ch.port2.postMessage(0); }));
-  const input = document.querySelector('input[type="search"]');
-  if (!input) return Promise.reject(new Error('no search box'));
-  if (input.value === text) return Promise.resolve({ ms: 0, shown: document.querySelectorAll(selector).length, count: '' });
-  const panel = input.closest('.widget-area') ?? document.body;
-  return new Promise((resolve, reject) => {
-    let start = 0;
-    let last = 0;
-    const settle = async () => {
-      for (;;) {
-        const seen = last;
-        const painted = await afterPaint();
-        if (last !== seen) continue; // changed again during that frame: wait for the next one
-        observer.disconnect();
-        resolve({ ms: painted - start, shown: document.querySelectorAll(selector).length, count: panel.querySelector('.md-count')?.textContent ?? '' });
-        return;
-      }
-    };
-    const observer = new MutationObserver((records) => {
-      if (records.every((r) => r.target === input)) return;
-      const first = last === 0;
-      last = performance.now();
-      if (first) void settle();
-    });
-    observer.observe(panel, { childList: true, subtree: true, characterData: true });
-    start = performance.now();
-    input.value = text;
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-    setTimeout(() => reject(new Error(`the panel did not change for "${text}" within 10 s`)), 10_000);
-  });
-}
-
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-// bench/serve.js uses the same library and the same filter measurement.
-module.exports = { makeLibrary, pageFilter, MODELS };
-
-if (require.main === module) (async () => {
+(async () => {
   const missing = missingChromium() || missingPrerequisites();
   if (missing) throw new Error(missing);
   const work = mkdtempSync(join(tmpdir(), 'modeldeck-bench-widget-'));
@@ -281,27 +159,15 @@ if (require.main === module) (async () => {
     const pyFirstMs = median(pyFirsts);
     console.log(`python route: ${relayed.buffers} binary buffers, ${relayed.buffer_bytes.toLocaleString('en')} bytes crossed the relay for the first screen (${relayed.painted} previews painted; each preview ${tinyPng().length} bytes)`);
     await openPage();
-    await showCell('tslab again for the filter figures: show()', code);
+    await showCell('tslab again: show()', code);
 
-    const queries = ['aurora', 'neon pixel', 'ember-koi-4', 'jade_style', 'zzz-nothing', ''];
-    const figures = [];
-    for (const text of queries) {
-      // Back to the full list between queries, so each measures a real change.
-      if (text) await page.evaluate(pageFilter, { text: '', selector: CARD }).catch(() => undefined);
-      await page.waitForTimeout(100);
-      const r = await page.evaluate(pageFilter, { text, selector: CARD }).catch((e) => ({ ms: NaN, shown: -1, error: String(e) }));
-      figures.push(r.ms);
-      console.log(`filter "${text}": ${Number.isNaN(r.ms) ? r.error : `${r.ms.toFixed(1)} ms, ${r.shown} cards in the DOM, count "${r.count}"`}`);
-    }
     // The same library again: already open in the kernel, so this is transport and widget only.
-    await page.evaluate(pageFilter, { text: '', selector: CARD }).catch(() => undefined);
     const again = await showCell('show() again (library already open)', `const panel2 = show(${JSON.stringify(root)}, { civitai: false });`);
     await page.screenshot({ path: join(work, 'bench-widget.png') });
     const errors = await page.evaluate(() => window.e2e.errors);
     if (errors.length || browser.errors.length) console.log(`page errors: ${[...errors, ...browser.errors].join('\n')}`);
     await page.evaluate(() => window.e2e.shutdown()).catch(() => undefined);
 
-    const measured = figures.filter((x) => !Number.isNaN(x));
     const check = (label, ok) => console.log(`${ok ? 'MET ' : 'MISSED'}  ${label}`);
     check(
       `first cards under ${TARGET_FIRST_MS} ms after show() with ${MODELS.toLocaleString('en')} models (median ${firstMs.toFixed(0)} ms of ${firsts.map((x) => x.toFixed(0)).join(', ')}; ${again.firstCardsMs.toFixed(0)} ms with the library already open)`,
@@ -313,10 +179,6 @@ if (require.main === module) (async () => {
       ratio <= TARGET_PYTHON_RATIO,
     );
     check(`first-screen previews crossed the Python relay as binary buffers (${relayed.buffers} buffers, ${relayed.buffer_bytes} bytes for ${relayed.painted} painted previews)`, relayed.buffers >= relayed.painted && relayed.buffer_bytes >= relayed.painted * tinyPng().length);
-    check(
-      `filter under ${TARGET_FILTER_MS} ms (median ${measured.length ? median(measured).toFixed(1) : '-'} ms, worst ${measured.length ? Math.max(...measured).toFixed(1) : '-'} ms over ${measured.length}/${figures.length} searches)`,
-      measured.length === figures.length && Math.max(...measured) < TARGET_FILTER_MS,
-    );
   } finally {
     await browser?.close();
     await server?.stop();
