@@ -1,5 +1,8 @@
 // kill -9 of a real `modeldeck get` at about half of a large file, then `get` again: it completes, verifies, and the
-// storage host served at most 5% more bytes than the file has.
+// resumed run asked the storage host for at most 5% of the file beyond what was missing. The bytes the killed process
+// never read (its sockets' buffers: megabytes per connection on loopback, more when the machine is loaded and the
+// reader lags) are not counted: no client can keep what it never received, and they depend on the machine, not on the
+// resume. The whole-file figure (1 GiB, 1.06% re-fetched) is bench:download's.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,11 +67,14 @@ test('kill -9 at about half, then get again: completes, verifies, at most 5% re-
   expect(existsSync(`${final}.part`)).toBe(true);
 
   storage.faults = {};
+  const servedBefore = storage.bytesServed;
   const again = await runCli(['get', '--json', '--no-previews', '--to', root, String(ids.versionId)], env);
   expect(again.stderr).toBe('');
   const done = again.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.event === 'done');
   expect(done).toMatchObject({ status: 'downloaded', verifiedBy: 'civitai', hashes: { SHA256: sha256(bytes) } });
   expect(done.resumedFrom).toBeGreaterThan(bytes.length / 3);
   expect(readFileSync(final).equals(bytes)).toBe(true);
-  expect(storage.bytesServed).toBeLessThanOrEqual(bytes.length * 1.05);
+  const missing = bytes.length - done.resumedFrom;
+  expect(storage.bytesServed - servedBefore).toBeGreaterThanOrEqual(missing);
+  expect(storage.bytesServed - servedBefore - missing).toBeLessThanOrEqual(bytes.length * 0.05);
 }, 180_000);
