@@ -3,7 +3,7 @@
 // 10,000 indexed models with previews (bench/widget.js makeLibrary):
 //   - first painted cards after the page opens (navigation start to the first
 //     frame painted with cards), against the notebook route's show() to first
-//     painted cards, measured by bench/widget.js in the same run (REPS=1 there);
+//     painted cards, measured by bench/widget-routes.js in the same run (REPS=1 there);
 //   - filter latency: one input event in the search box to the grid painted;
 //   - 50 tabs receiving a scan's progress: 50 event-stream clients (each loads
 //     the snapshot first, as a tab does, then follows the stream; not 50
@@ -96,7 +96,7 @@ function rssMb(pid) {
 
 function notebookReference() {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(__dirname, 'widget.js')], { env: { ...process.env, REPS: '1' }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [join(__dirname, 'widget-routes.js')], { env: { ...process.env, REPS: '1' }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       const m = /first cards under \d+ ms after show\(\) with [\d,]+ models \(median (\d+) ms/.exec(stdout);
       if (!m) console.log(`notebook route reference failed: ${err ? err.message : ''} ${stderr.slice(-500)}`);
       resolve(m ? Number(m[1]) : null);
