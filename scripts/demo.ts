@@ -9,6 +9,8 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeCivitai } from '../tests/fake-civitai';
+import { FakeStorage } from '../tests/fake-civitai/storage';
+import { loraBytes, sha256 } from '../tests/helpers/library';
 import { writeSampleLibrary } from './sample-library';
 
 const repo = join(__dirname, '..', '..', '..');
@@ -27,7 +29,10 @@ async function main(): Promise<void> {
   const shown = (a: string) => (a.startsWith(work) ? `$DEMO${a.slice(work.length)}` : a);
   const files = writeSampleLibrary(library);
   const fake = await new FakeCivitai({ fixturesDir: join(repo, 'tests', 'fixtures', 'civitai') }).start();
-  const env = { CIVITAI_BASE_URL: fake.url, CIVITAI_FALLBACK_BASE_URLS: '', MODELDECK_CACHE_DIR: join(work, 'cache') };
+  // Civitai's download storage (signed URLs on another host), faked on another port; allowed as a local mirror would be.
+  const storage = await new FakeStorage().start();
+  fake.storage = storage;
+  const env = { CIVITAI_BASE_URL: fake.url, CIVITAI_FALLBACK_BASE_URLS: '', MODELDECK_CACHE_DIR: join(work, 'cache'), MODELDECK_ALLOWED_ORIGINS: storage.url };
   try {
     // What the fake Civitai knows: the SD 1.5 LoRA by its SHA256, the SDXL LoRA by the
     // AutoV3 its trainer wrote into its header. The embedding and the pickle are unknown.
@@ -68,8 +73,23 @@ async function main(): Promise<void> {
     await modeldeck(['hash', '--hashes', 'all', detail.path], env, shown);
     await modeldeck(['probe', files['Stable-diffusion/old_model.ckpt'].path, files['embeddings/bad_hands.safetensors'].path], env, shown);
     await modeldeck(['lookup', 'https://civitai.com/models/7808/easynegative'], env, shown);
+
+    console.log('\n== 5. Get a model from a pasted link: into the folder for its kind, verified, identified, indexed');
+    const bytes = loraBytes({}, 4 * 1024 * 1024);
+    const got = fake.addVersion({
+      modelName: 'Film Grain',
+      name: 'v3',
+      type: 'LORA',
+      baseModel: 'SDXL 1.0',
+      trainedWords: ['film grain'],
+      files: [{ name: 'film_grain_xl.safetensors', hashes: { SHA256: sha256(bytes) }, content: bytes, primary: true }],
+    });
+    const link = `https://civitai.com/models/${got.modelId}`;
+    await modeldeck(['get', '--to', library, link], env, shown);
+    console.log('\nThe same link again: the file is already in the library, so nothing is downloaded');
+    await modeldeck(['get', '--to', library, link], env, shown);
   } finally {
-    await fake.stop();
+    await Promise.all([fake.stop(), storage.stop()]);
     rmSync(work, { recursive: true, force: true });
   }
 }
