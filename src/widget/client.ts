@@ -25,6 +25,8 @@ export type Buffers = (ArrayBuffer | ArrayBufferView)[];
 export type PreviewCard = Pick<ModelCard, 'id' | 'preview'>;
 
 export interface PanelClient {
+  /** True when the host refuses every change (`modeldeck serve --read-only`): the panel shows no control that would make one. */
+  readonly readOnly?: boolean;
   readonly store: CardStore;
   readonly previews: PreviewCache;
   readonly localErrors: LocalErrors;

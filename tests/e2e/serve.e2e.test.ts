@@ -209,3 +209,27 @@ test('on a phone-sized screen the panel fits the width', async () => {
   await shot(page, '07-phone');
   expect(overflow).toBeLessThanOrEqual(0);
 });
+
+test('a read-only server shows the cards to browse and no control that would change the library', async () => {
+  const ro = await startServe([root], ['--read-only'], { CIVITAI_BASE_URL: fake.url, CIVITAI_FALLBACK_BASE_URLS: '', CIVITAI_TOKEN: '', MODELDECK_CACHE_DIR: join(work, 'cache') });
+  const tab = await browser.context.newPage();
+  try {
+    tab.setDefaultTimeout(WAIT_MS);
+    await tab.goto(`${ro.base}/?token=${ro.token}`);
+    await tab.waitForFunction(() => window.modeldeck && window.modeldeck.connection === 'open');
+    // The library the other server scanned, browsed and searched here.
+    await eventually(async () => (await cards(tab).count()) > 0, true);
+    await tab.getByRole('searchbox').fill('aurora');
+    await eventually(() => titles(tab), ['Aurora Glow']);
+    await expect(tab.locator('#modeldeck .md-readonly').textContent()).resolves.toBe('Read-only');
+    for (const label of ['Scan', 'Identify missing', 'Import', 'Export', 'Refresh', 'Hash / link', 'Move', 'Trash', 'Check for updates', 'Open trash']) {
+      expect(await tab.getByRole('button', { name: label, exact: true }).count()).toBe(0);
+    }
+    expect(await tab.getByRole('button', { name: 'Details', exact: true }).count()).toBe(1);
+    expect(await tab.getByRole('button', { name: 'Duplicates', exact: true }).count()).toBe(1);
+    await shot(tab, '08-read-only');
+  } finally {
+    await tab.close();
+    await ro.stop();
+  }
+});

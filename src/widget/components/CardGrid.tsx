@@ -251,6 +251,7 @@ export function CardGrid({ model, cards: source, onRange, resetKey, nsfwLevel, r
                       blurred={overLimit && !revealed.has(card.id)}
                       busy={busyIds.has(card.id)}
                       update={updates?.get(card.id)}
+                      readOnly={model.readOnly === true}
                       onAction={onAction}
                       onCopy={onCopy}
                     />

@@ -22,17 +22,23 @@ export function MaintenanceBar({ model, updates, onUpdates, onDuplicates, onTras
       else onDuplicates(reply.result as DuplicatesResult);
     });
   };
+  // Read-only (serve --read-only): only the duplicates listing, which changes nothing.
+  const readOnly = model.readOnly === true;
   return (
     <div class="md-maintenance">
-      <button type="button" class="md-button md-small" disabled={busy !== null} onClick={() => run('updates', updates !== null)} title="Newer versions of the identified models on Civitai (asked again when checked before)">
-        {busy === 'updates' ? 'Checking…' : 'Check for updates'}
-      </button>
+      {!readOnly && (
+        <button type="button" class="md-button md-small" disabled={busy !== null} onClick={() => run('updates', updates !== null)} title="Newer versions of the identified models on Civitai (asked again when checked before)">
+          {busy === 'updates' ? 'Checking…' : 'Check for updates'}
+        </button>
+      )}
       <button type="button" class="md-button md-small" disabled={busy !== null} onClick={() => run('duplicates')} title="Files with the same SHA256">
         Duplicates
       </button>
-      <button type="button" class="md-button md-small" onClick={onTrash} title="Models moved to the trash, to restore">
-        Open trash
-      </button>
+      {!readOnly && (
+        <button type="button" class="md-button md-small" onClick={onTrash} title="Models moved to the trash, to restore">
+          Open trash
+        </button>
+      )}
       {updates && (
         <span class="md-maintenance-result" role="status">
           {updates.updates.length} update(s) among {updates.checked} model(s){updates.ignored ? `, ${updates.ignored} ignored` : ''}

@@ -20,6 +20,8 @@ export interface ModelCardProps {
   busy: boolean;
   /** A newer version of this card's Civitai model, when the last check found one. */
   update?: UpdateInfo;
+  /** Browsing only: no button that would change the library. */
+  readOnly?: boolean;
   onAction: (action: CardAction, card: Card) => void;
   onCopy: (word: string) => void;
 }
@@ -37,7 +39,7 @@ export function safeCivitaiUrl(url: string | null): string | null {
   }
 }
 
-export function ModelCard({ card, index, media, previewFailed, blurred, busy, update, onAction, onCopy }: ModelCardProps) {
+export function ModelCard({ card, index, media, previewFailed, blurred, busy, update, readOnly, onAction, onCopy }: ModelCardProps) {
   const c = card.civitai;
   const title = displayTitle(card);
   const page = safeCivitaiUrl(c.pageUrl);
@@ -102,21 +104,29 @@ export function ModelCard({ card, index, media, previewFailed, blurred, busy, up
               Civitai
             </a>
           )}
-          <button type="button" class="md-button md-small" disabled={busy} onClick={() => onAction('refresh', card)} title="Ask Civitai about this model again">
-            Refresh
-          </button>
-          <button type="button" class="md-button md-small" onClick={() => onAction('edit', card)} title="Hashes and Civitai link">
-            Hash / link
-          </button>
+          {!readOnly && (
+            <>
+              <button type="button" class="md-button md-small" disabled={busy} onClick={() => onAction('refresh', card)} title="Ask Civitai about this model again">
+                Refresh
+              </button>
+              <button type="button" class="md-button md-small" onClick={() => onAction('edit', card)} title="Hashes and Civitai link">
+                Hash / link
+              </button>
+            </>
+          )}
           <button type="button" class="md-button md-small" onClick={() => onAction('details', card)}>
             Details
           </button>
-          <button type="button" class="md-button md-small" disabled={busy} onClick={() => onAction('move', card)} title="Move or rename the file with its sidecars">
-            Move
-          </button>
-          <button type="button" class="md-button md-small" disabled={busy} onClick={() => onAction('trash', card)} title="Move the file with its sidecars to the library's trash (restorable)">
-            Trash
-          </button>
+          {!readOnly && (
+            <>
+              <button type="button" class="md-button md-small" disabled={busy} onClick={() => onAction('move', card)} title="Move or rename the file with its sidecars">
+                Move
+              </button>
+              <button type="button" class="md-button md-small" disabled={busy} onClick={() => onAction('trash', card)} title="Move the file with its sidecars to the library's trash (restorable)">
+                Trash
+              </button>
+            </>
+          )}
         </div>
       </div>
     </article>

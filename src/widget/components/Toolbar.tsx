@@ -112,50 +112,59 @@ export function Toolbar({ model, root, onRoot, notify }: ToolbarProps) {
           </code>
         )}
       </label>
-      <button type="button" class="md-button md-primary" disabled={running} onClick={() => scan({})}>
-        Scan
-      </button>
-      <button
-        type="button"
-        class="md-button"
-        disabled={running || summary?.civitai === false}
-        title="Ask Civitai about every model it has not identified yet (ignores offline mode and cached answers)"
-        onClick={() => scan({ refresh: true, offline: false })}
-      >
-        Identify missing
-      </button>
-      <button type="button" class="md-button" disabled={!running} onClick={() => model.request('cancel', {})}>
-        Cancel
-      </button>
-      <span class="md-toolbar-gap" />
-      <button type="button" class="md-button" disabled={busy !== null} onClick={exportDoc}>
-        Export
-      </button>
-      <button type="button" class="md-button" disabled={busy !== null} onClick={() => fileInput.current?.click()}>
-        Import
-      </button>
-      <input
-        ref={fileInput}
-        type="file"
-        accept=".json,application/json"
-        class="md-hidden"
-        aria-label="Import an export file"
-        tabIndex={-1}
-        onChange={(e) => importFile((e.target as HTMLInputElement).files?.[0])}
-      />
-      <label class="md-field">
-        <span>Show up to</span>
-        <select
-          value={String(settings?.nsfwLevel ?? 2)}
-          onChange={(e) => model.setSettings({ nsfwLevel: Number((e.target as HTMLSelectElement).value) as PanelSettings['nsfwLevel'] })}
-        >
-          {NSFW.map((n) => (
-            <option key={n.value} value={String(n.value)}>
-              {n.label}
-            </option>
-          ))}
-        </select>
-      </label>
+      {model.readOnly === true ? (
+        // Served read-only: browsing and searching only, so no control that the server would refuse.
+        <span class="md-readonly" title="This page is served read-only: browsing and searching only">
+          Read-only
+        </span>
+      ) : (
+        <>
+          <button type="button" class="md-button md-primary" disabled={running} onClick={() => scan({})}>
+            Scan
+          </button>
+          <button
+            type="button"
+            class="md-button"
+            disabled={running || summary?.civitai === false}
+            title="Ask Civitai about every model it has not identified yet (ignores offline mode and cached answers)"
+            onClick={() => scan({ refresh: true, offline: false })}
+          >
+            Identify missing
+          </button>
+          <button type="button" class="md-button" disabled={!running} onClick={() => model.request('cancel', {})}>
+            Cancel
+          </button>
+          <span class="md-toolbar-gap" />
+          <button type="button" class="md-button" disabled={busy !== null} onClick={exportDoc}>
+            Export
+          </button>
+          <button type="button" class="md-button" disabled={busy !== null} onClick={() => fileInput.current?.click()}>
+            Import
+          </button>
+          <input
+            ref={fileInput}
+            type="file"
+            accept=".json,application/json"
+            class="md-hidden"
+            aria-label="Import an export file"
+            tabIndex={-1}
+            onChange={(e) => importFile((e.target as HTMLInputElement).files?.[0])}
+          />
+          <label class="md-field">
+            <span>Show up to</span>
+            <select
+              value={String(settings?.nsfwLevel ?? 2)}
+              onChange={(e) => model.setSettings({ nsfwLevel: Number((e.target as HTMLSelectElement).value) as PanelSettings['nsfwLevel'] })}
+            >
+              {NSFW.map((n) => (
+                <option key={n.value} value={String(n.value)}>
+                  {n.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        </>
+      )}
     </div>
   );
 }
