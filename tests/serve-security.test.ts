@@ -325,8 +325,14 @@ describe('read-only and start-up rules', () => {
       const query = { search: '', kind: 'any', base: 'any', status: 'any', sort: 'name', desc: false };
       const window = await raw(ro.base, { method: 'POST', path: '/api/request', headers: h, body: JSON.stringify({ type: 'window', requestId: 'w', query, offset: 0, limit: 10, seq: 1 }) });
       expect(window.status).toBe(202);
-      const snap = JSON.parse((await raw(ro.base, { path: '/api/snapshot', headers: h })).body);
+      // The snapshot once the server's session has opened the library (it may answer before that).
+      let snap = JSON.parse((await raw(ro.base, { path: '/api/snapshot', headers: h })).body);
+      for (const until = Date.now() + WAIT_MS; !snap.state.summary?.ready && Date.now() < until; ) {
+        await new Promise((r) => setTimeout(r, 50));
+        snap = JSON.parse((await raw(ro.base, { path: '/api/snapshot', headers: h })).body);
+      }
       expect(snap.readOnly).toBe(true);
+      expect(snap.state.summary.ready).toBe(true);
       expect(snap.state.summary.models).toBe(3);
     } finally {
       await ro.stop();

@@ -65,12 +65,8 @@ export function registerServe(program: Command): void {
         },
         (err: Error) => process.stderr.write(`modeldeck: ${printable(err.message)}\n`),
       );
-      process.stdout.write(`modeldeck serve: ${server.session.getState().roots.map(printable).join(', ')}${flags.readOnly ? ' (read-only)' : ''}\n`);
-      process.stdout.write(`Open the panel at\n    ${server.url}\n`);
-      if (!isLoopback(flags.host)) process.stdout.write(`(listening on ${flags.host}:${server.boundPort}: use this machine's name or address instead of 127.0.0.1)\n`);
-      process.stdout.write('Ctrl-C stops.\n');
-      if (flags.open !== false) openBrowser(server.url);
-      await new Promise<void>((resolve) => {
+      // The handlers come before the URL is printed: whoever reads the URL may press Ctrl-C at once.
+      const stopped = new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           process.off('SIGINT', onInt);
           process.off('SIGTERM', onTerm);
@@ -82,6 +78,12 @@ export function registerServe(program: Command): void {
         process.once('SIGINT', onInt);
         process.once('SIGTERM', onTerm);
       });
+      process.stdout.write(`modeldeck serve: ${server.session.getState().roots.map(printable).join(', ')}${flags.readOnly ? ' (read-only)' : ''}\n`);
+      process.stdout.write(`Open the panel at\n    ${server.url}\n`);
+      if (!isLoopback(flags.host)) process.stdout.write(`(listening on ${flags.host}:${server.boundPort}: use this machine's name or address instead of 127.0.0.1)\n`);
+      process.stdout.write('Ctrl-C stops.\n');
+      if (flags.open !== false) openBrowser(server.url);
+      await stopped;
       await server.stop();
       process.stdout.write('modeldeck serve: stopped\n');
       process.exitCode = 0;
