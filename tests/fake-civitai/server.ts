@@ -11,13 +11,13 @@
  *   fake.count('by-hash-bulk');
  *   await fake.stop();
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { CLOUDFLARE_PAGE, FaultQueue, NEXT_404_PAGE, type Fault, type RouteName } from './faults';
 import { tinyJpeg, tinyPng, tinyWebp } from './images';
 import type { FakeStorage } from './storage';
 import { modelBody, Records, rewriteImageUrl, versionBody, type NewVersion, type Raw } from './records';
+import { LoopbackServer } from './loopback-server';
 
 export interface FakeCivitaiOptions {
   /** Directory of fixture bodies to serve. Default: tests/fixtures/civitai. `null`: start empty. */
@@ -49,10 +49,7 @@ export class FakeCivitai {
   readonly records = new Records();
   readonly requests: RequestRecord[] = [];
   private readonly faults = new FaultQueue();
-  private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private server: Server | undefined;
-  private origin = '';
   readonly token: string | undefined;
   /** Where downloads redirect to (a signed URL on another port), when set; else the fake's own `/files/`. */
   storage: FakeStorage | undefined;
@@ -65,35 +62,22 @@ export class FakeCivitai {
     if (dir) this.records.loadFixtures(dir);
   }
 
+  private readonly http = new LoopbackServer('FakeCivitai', (req, res) => void this.handle(req, res));
+
   /** `http://127.0.0.1:PORT`, once started. */
   get url(): string {
-    if (!this.origin) throw new Error('FakeCivitai: not started');
-    return this.origin;
+    return this.http.url;
   }
 
   async start(): Promise<this> {
-    const server = createServer((req, res) => void this.handle(req, res));
-    server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    this.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await this.http.start();
     return this;
   }
 
   async stop(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.http.stop();
   }
 
   // ---- test controls ----
@@ -144,7 +128,7 @@ export class FakeCivitai {
     this.requests.push(record);
     const body = await readBody(req);
     record.body = body;
-    const origin = `http://${req.headers.host ?? this.origin.slice(7)}`;
+    const origin = `http://${req.headers.host ?? this.url.slice(7)}`;
 
     const fault = this.faults.take(route);
     if (fault?.kind === 'drop') {
@@ -159,7 +143,7 @@ export class FakeCivitai {
         }, fault.delayMs);
         this.timers.add(t);
       });
-      if (res.destroyed || !this.server) return;
+      if (res.destroyed || !this.http.running) return;
     }
     if (fault && fault.kind !== 'slow' && fault.kind !== 'truncated') return this.sendFault(res, fault);
 

@@ -11,8 +11,8 @@
  *   storage.faults.dropAtByte = 1_000_000;
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer } from './loopback-server';
 
 function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -70,38 +70,23 @@ export class FakeStorage {
   faults: StorageFaults = {};
   /** Body bytes written to sockets, all requests together. */
   bytesServed = 0;
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  private origin = '';
   private readonly secret = randomBytes(8).toString('hex');
   private readonly usedSignatures = new Set<string>();
 
+  private readonly http = new LoopbackServer('FakeStorage', (req, res) => void this.handle(req, res));
+
+  /** `http://127.0.0.1:PORT`, once started. */
   get url(): string {
-    if (!this.origin) throw new Error('FakeStorage: not started');
-    return this.origin;
+    return this.http.url;
   }
 
   async start(): Promise<this> {
-    const server = createServer((req, res) => void this.handle(req, res));
-    server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    this.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await this.http.start();
     return this;
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.http.stop();
   }
 
   /** Stores bytes under an id; returns the id. */

@@ -5,9 +5,9 @@
  * the tree API lists `lfs.oid`. A gated repo wants `Authorization: Bearer`.
  */
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FakeStorage } from '../fake-civitai/storage';
+import { LoopbackServer } from '../fake-civitai/loopback-server';
 
 interface HfFile {
   repo: string;
@@ -25,15 +25,14 @@ export class FakeHuggingFace {
   readonly requests: Array<{ path: string; authorization: string | undefined }> = [];
   private readonly files: HfFile[] = [];
   private readonly gated = new Map<string, string>();
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  private origin = '';
 
   constructor(private readonly storage: FakeStorage) {}
 
+  private readonly http = new LoopbackServer('FakeHuggingFace', (req, res) => this.handle(req, res));
+
+  /** `http://127.0.0.1:PORT`, once started. */
   get url(): string {
-    if (!this.origin) throw new Error('FakeHuggingFace: not started');
-    return this.origin;
+    return this.http.url;
   }
 
   addFile(spec: Omit<HfFile, 'sha256'>): string {
@@ -49,26 +48,12 @@ export class FakeHuggingFace {
   }
 
   async start(): Promise<this> {
-    const server = createServer((req, res) => this.handle(req, res));
-    server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    this.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await this.http.start();
     return this;
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.http.stop();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
