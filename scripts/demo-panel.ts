@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeCivitai } from '../tests/fake-civitai';
-import { writeSampleLibrary } from './sample-library';
+import { registerSampleModels, writeSampleLibrary } from './sample-library';
 
 const repo = join(__dirname, '..', '..', '..');
 const bin = join(repo, 'bin', 'modeldeck.js');
@@ -22,24 +22,7 @@ async function main(): Promise<void> {
   const files = writeSampleLibrary(library);
   const fake = await new FakeCivitai({ fixturesDir: join(repo, 'tests', 'fixtures', 'civitai') }).start();
   try {
-    // The same two models the fake Civitai knows in `npm run demo`: one by SHA256, one by the AutoV3 in its header.
-    const detail = files['Lora/add_detail.safetensors'];
-    fake.addVersion({
-      modelName: 'Detail Booster',
-      name: 'v1.0',
-      baseModel: 'SD 1.5',
-      trainedWords: ['add_detail'],
-      files: [{ name: 'add_detail.safetensors', hashes: { SHA256: detail.sha256 }, sizeKB: detail.bytes.length / 1024 }],
-    });
-    const xl = files['Lora/pony_style_xl.safetensors'];
-    const xlHeaderHash = /"sshs_model_hash":"([0-9a-f]{64})"/.exec(xl.bytes.toString('latin1', 0, 2048))![1];
-    fake.addVersion({
-      modelName: 'Pony Style XL',
-      name: 'v2',
-      baseModel: 'Pony',
-      trainedWords: ['pony style'],
-      files: [{ name: 'pony_style_xl.safetensors', hashes: { SHA256: 'F'.repeat(64), AutoV3: xlHeaderHash.slice(0, 12) }, sizeKB: xl.bytes.length / 1024 }],
-    });
+    registerSampleModels(fake, files);
     console.log(`A sample library of ${Object.keys(files).length} files in a temporary folder; a fake Civitai at ${fake.url}`);
     const env = { ...process.env, CIVITAI_BASE_URL: fake.url, CIVITAI_FALLBACK_BASE_URLS: '', MODELDECK_CACHE_DIR: join(work, 'cache') };
     const child = spawn(process.execPath, [bin, 'serve', library, ...process.argv.slice(2)], { stdio: 'inherit', env });

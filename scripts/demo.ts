@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { FakeCivitai } from '../tests/fake-civitai';
 import { FakeStorage } from '../tests/fake-civitai/storage';
 import { loraBytes, sha256 } from '../tests/helpers/library';
-import { writeSampleLibrary } from './sample-library';
+import { registerSampleModels, writeSampleLibrary } from './sample-library';
 
 const repo = join(__dirname, '..', '..', '..');
 const bin = join(repo, 'bin', 'modeldeck.js');
@@ -34,25 +34,8 @@ async function main(): Promise<void> {
   fake.storage = storage;
   const env = { CIVITAI_BASE_URL: fake.url, CIVITAI_FALLBACK_BASE_URLS: '', MODELDECK_CACHE_DIR: join(work, 'cache'), MODELDECK_ALLOWED_ORIGINS: storage.url };
   try {
-    // What the fake Civitai knows: the SD 1.5 LoRA by its SHA256, the SDXL LoRA by the
-    // AutoV3 its trainer wrote into its header. The embedding and the pickle are unknown.
+    registerSampleModels(fake, files);
     const detail = files['Lora/add_detail.safetensors'];
-    fake.addVersion({
-      modelName: 'Detail Booster',
-      name: 'v1.0',
-      baseModel: 'SD 1.5',
-      trainedWords: ['add_detail'],
-      files: [{ name: 'add_detail.safetensors', hashes: { SHA256: detail.sha256 }, sizeKB: detail.bytes.length / 1024 }],
-    });
-    const xl = files['Lora/pony_style_xl.safetensors'];
-    const xlHeaderHash = /"sshs_model_hash":"([0-9a-f]{64})"/.exec(xl.bytes.toString('latin1', 0, 2048))![1];
-    fake.addVersion({
-      modelName: 'Pony Style XL',
-      name: 'v2',
-      baseModel: 'Pony',
-      trainedWords: ['pony style'],
-      files: [{ name: 'pony_style_xl.safetensors', hashes: { SHA256: 'F'.repeat(64), AutoV3: xlHeaderHash.slice(0, 12) }, sizeKB: xl.bytes.length / 1024 }],
-    });
     console.log(`A sample library of ${Object.keys(files).length} files in $DEMO/models (DEMO=${work}); a fake Civitai at ${fake.url}`);
 
     console.log('\n== 1. Scan: hash what is new (one read per file), identify in bulk, write sidecars and previews');

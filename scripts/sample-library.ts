@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FakeCivitai } from '../tests/fake-civitai';
 import { buildSafetensors, type SafetensorsSpec } from '../tests/helpers/safetensors';
 
 export interface SampleFile {
@@ -88,4 +89,29 @@ export function writeSampleLibrary(root: string): Record<string, SampleFile> {
     out[rel] = { path, bytes, sha256: createHash('sha256').update(bytes).digest('hex').toUpperCase() };
   }
   return out;
+}
+
+/**
+ * What the fake Civitai knows of the sample library (both demos): the SD 1.5 LoRA
+ * by its SHA256, the SDXL LoRA by the AutoV3 its trainer wrote into its header.
+ * The embedding and the pickle stay unknown.
+ */
+export function registerSampleModels(fake: FakeCivitai, files: Record<string, SampleFile>): void {
+  const detail = files['Lora/add_detail.safetensors'];
+  fake.addVersion({
+    modelName: 'Detail Booster',
+    name: 'v1.0',
+    baseModel: 'SD 1.5',
+    trainedWords: ['add_detail'],
+    files: [{ name: 'add_detail.safetensors', hashes: { SHA256: detail.sha256 }, sizeKB: detail.bytes.length / 1024 }],
+  });
+  const xl = files['Lora/pony_style_xl.safetensors'];
+  const xlHeaderHash = /"sshs_model_hash":"([0-9a-f]{64})"/.exec(xl.bytes.toString('latin1', 0, 2048))![1];
+  fake.addVersion({
+    modelName: 'Pony Style XL',
+    name: 'v2',
+    baseModel: 'Pony',
+    trainedWords: ['pony style'],
+    files: [{ name: 'pony_style_xl.safetensors', hashes: { SHA256: 'F'.repeat(64), AutoV3: xlHeaderHash.slice(0, 12) }, sizeKB: xl.bytes.length / 1024 }],
+  });
 }
