@@ -211,10 +211,12 @@ export class ServeServer {
       return sendError(res, 404, 'not_found', 'no such page');
     } catch (err) {
       if (err instanceof BodyError) {
-        // Stop reading a body that was refused; the connection is not reused.
+        // The connection is not reused after a refused body. When the upload was
+        // read to its end (see body.ts) the answer goes out on an orderly close;
+        // otherwise the client is still sending and is cut off.
         res.setHeader('Connection', 'close');
         sendError(res, err.status, err.code, err.message);
-        req.destroy();
+        if (!err.drained) req.destroy();
         return;
       }
       sendError(res, 500, 'internal', this.session.scrub((err as Error).message ?? String(err)));
