@@ -9,8 +9,8 @@
  * - State (`PanelState`) travels in `comm_open` and in `update` messages.
  * - Everything else travels as `custom` messages: the widget sends a
  *   `PanelRequest`, the kernel answers with a `ReplyMessage` carrying the same
- *   `requestId`; models arrive as `ModelsMessage` deltas and previews as
- *   `PreviewMessage`s with the image bytes in `buffers[0]`.
+ *   `requestId`; cards arrive in `WindowMessage`s (see `WindowRequest`) and
+ *   previews as `PreviewMessage`s with the image bytes in `buffers[0]`.
  */
 
 /** Widget protocol version sent as `comm_open` metadata. */
@@ -32,8 +32,6 @@ export const MODULE_NAME = 'modeldeck';
  */
 export const PANEL_PROTOCOL = 2;
 
-/** Largest number of cards in one `models` message; a bigger batch comes in several messages. */
-export const MODELS_CHUNK = 2000;
 /** Largest number of ids in one `previews` request. */
 export const MAX_PREVIEW_IDS = 500;
 
@@ -254,21 +252,6 @@ export interface CivitaiInfoSummary {
 // Custom messages, kernel -> widget
 
 /**
- * A change to the model list. `reset`: forget every card first. A batch larger
- * than `MODELS_CHUNK` cards is split; all but the last message have `more: true`.
- * `total` is the number of models the widget holds once the batch is applied.
- */
-export interface ModelsMessage {
-  type: 'models';
-  reset?: true;
-  upsert: ModelCard[];
-  /** Ids of cards to drop. */
-  remove: string[];
-  total: number;
-  more?: true;
-}
-
-/**
  * One preview. `mime` set: the image bytes are `buffers[0]`. `mime` null: no
  * preview can be sent for this id, and `error` says why.
  */
@@ -385,7 +368,7 @@ export interface WindowMessage {
   facets: QueryFacets;
 }
 
-export type KernelMessage = ModelsMessage | PreviewMessage | ReplyMessage | WindowMessage;
+export type KernelMessage = PreviewMessage | ReplyMessage | WindowMessage;
 
 // ---------------------------------------------------------------------------
 // Custom messages, widget -> kernel (each with a `requestId` the reply repeats)

@@ -11,7 +11,6 @@ import type { Buffers, PanelClient, PreviewCard, RequestOptions, RequestPayload 
 import { ClientCore } from './client-core';
 import type { LocalErrors } from './local-errors';
 import type { PreviewCache } from './previews';
-import type { CardStore } from './store';
 
 /** The part of anywidget's model this adapter uses. */
 export interface AnyModel {
@@ -41,10 +40,6 @@ export class AnywidgetClient implements PanelClient {
   }
 
   private readonly onClose = () => this.core.failPending('closed', 'the kernel closed this panel');
-
-  get store(): CardStore {
-    return this.core.store;
-  }
 
   get previews(): PreviewCache {
     return this.core.previews;

@@ -1,6 +1,6 @@
 /**
  * The host-neutral half of every adapter: requests and their replies, the
- * card store, the preview cache and local errors, fed by the kernel's custom
+ * preview cache and local errors, fed by the kernel's custom
  * messages. An adapter gives it a way to send and the current kernel errors,
  * and hands it every custom message it receives.
  */
@@ -8,7 +8,6 @@ import type { KernelMessage, PanelError, ReplyMessage, RequestType } from '../ke
 import type { Buffers, PreviewCard, RequestOptions, RequestPayload } from './client';
 import { LocalErrors } from './local-errors';
 import { PreviewCache } from './previews';
-import { CardStore } from './store';
 
 interface Pending {
   resolve: (reply: ReplyMessage) => void;
@@ -23,7 +22,6 @@ export interface CoreHost {
 }
 
 export class ClientCore {
-  readonly store = new CardStore();
   readonly previews = new PreviewCache();
   readonly localErrors = new LocalErrors();
   private readonly pending = new Map<string, Pending>();
@@ -62,9 +60,6 @@ export class ClientCore {
     for (const fn of [...this.customListeners]) fn(content);
     const msg = content as KernelMessage;
     switch (msg.type) {
-      case 'models':
-        this.store.apply(msg);
-        return;
       case 'preview':
         if (typeof msg.id === 'string') this.previews.accept(msg, buffers);
         return;

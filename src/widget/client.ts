@@ -1,15 +1,14 @@
 /**
  * What the panel's components talk to, whatever carries the messages: the
  * synced state and its change events, requests that resolve with their
- * replies, the card store fed by model deltas, and the preview cache fed by
- * preview bytes. Each host has a thin adapter that implements it:
+ * replies, and the preview cache fed by preview bytes (cards come in
+ * windows, see window-cache.ts). Each host has a thin adapter that implements it:
  * `model.ts` (a @jupyter-widgets/base DOMWidgetModel: JupyterLab, classic
  * pages) and `anywidget.ts` (anywidget's model proxy: Colab, VS Code).
  */
 import type { ModelCard, PanelRequest, PanelSettings, PanelState, ReplyMessage, RequestType } from '../kernel/protocol';
 import type { LocalErrors } from './local-errors';
 import type { PreviewCache } from './previews';
-import type { CardStore } from './store';
 
 /** A request's fields besides `type` and `requestId`. */
 export type RequestPayload<T extends RequestType> = Omit<Extract<PanelRequest, { type: T }>, 'type' | 'requestId'>;
@@ -27,7 +26,6 @@ export type PreviewCard = Pick<ModelCard, 'id' | 'preview'>;
 export interface PanelClient {
   /** True when the host refuses every change (`modeldeck serve --read-only`): the panel shows no control that would make one. */
   readonly readOnly?: boolean;
-  readonly store: CardStore;
   readonly previews: PreviewCache;
   readonly localErrors: LocalErrors;
   /** A typed read of a state key. */

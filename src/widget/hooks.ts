@@ -6,7 +6,7 @@
 import { useEffect, useReducer, useState } from 'preact/hooks';
 import type { PanelState } from '../kernel/protocol';
 import type { PanelClient } from './client';
-import type { Emitter } from './store';
+import type { Emitter } from './emitter';
 
 /** One state key, re-rendered on `change:<key>`. */
 export function useModelState<K extends keyof PanelState>(model: PanelClient, key: K): PanelState[K] {

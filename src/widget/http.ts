@@ -15,7 +15,6 @@ import type { Buffers, PanelClient, PreviewCard, RequestOptions, RequestPayload 
 import { ClientCore } from './client-core';
 import type { LocalErrors } from './local-errors';
 import type { PreviewCache } from './previews';
-import type { CardStore } from './store';
 
 interface Snapshot {
   state: PanelState;
@@ -51,10 +50,6 @@ export class HttpClient implements PanelClient {
       },
       kernelErrors: () => (this.current.errors as PanelError[] | undefined) ?? [],
     });
-  }
-
-  get store(): CardStore {
-    return this.core.store;
   }
 
   get previews(): PreviewCache {

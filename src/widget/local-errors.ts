@@ -1,6 +1,6 @@
 /** Errors the widget itself noticed (failed replies, a closed comm): shown with the kernel's, dismissed locally. */
 import type { PanelError } from '../kernel/protocol';
-import { Emitter } from './store';
+import { Emitter } from './emitter';
 
 export class LocalErrors extends Emitter {
   private serial = 0;

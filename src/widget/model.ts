@@ -1,8 +1,7 @@
 /**
  * The panel's widget model for @jupyter-widgets/base managers (JupyterLab,
  * classic pages, html-manager): the `PanelClient` adapter over a
- * DOMWidgetModel. The synced state is the Backbone state; requests, the card
- * store, previews and local errors live in the shared `ClientCore`.
+ * DOMWidgetModel. The synced state is the Backbone state; requests, previews and local errors live in the shared `ClientCore`.
  */
 import { DOMWidgetModel, type ISerializers } from '@jupyter-widgets/base';
 import type { PanelSettings, PanelState, ReplyMessage, RequestType } from '../kernel/protocol';
@@ -11,7 +10,6 @@ import type { Buffers, PanelClient, PreviewCard, RequestOptions, RequestPayload 
 import { ClientCore } from './client-core';
 import type { LocalErrors } from './local-errors';
 import type { PreviewCache } from './previews';
-import type { CardStore } from './store';
 import { MODULE_NAME, MODULE_VERSION_RANGE } from './version';
 
 export type { RequestOptions, RequestPayload } from './client';
@@ -59,10 +57,6 @@ export class ModelsPanelModel extends DOMWidgetModel implements PanelClient {
     });
     this.on('msg:custom', (content: unknown, buffers?: unknown[]) => this.core.receive(content, buffers));
     this.on('comm:close', () => this.core.failPending('closed', 'the kernel closed this panel'));
-  }
-
-  get store(): CardStore {
-    return this.core.store;
   }
 
   get previews(): PreviewCache {

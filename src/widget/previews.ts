@@ -8,7 +8,7 @@ import { MAX_PREVIEW_IDS, type ModelCard as FullCard, type PreviewMessage } from
 
 /** What the cache needs of a card: its id and preview name (a grid card or a full one). */
 type ModelCard = Pick<FullCard, 'id' | 'preview'>;
-import { Emitter } from './store';
+import { Emitter } from './emitter';
 
 interface Entry {
   /** The card's `preview` value these bytes belong to. */

@@ -19,7 +19,7 @@
 import type { GridCard, GridQuery, QueryFacets, ReplyMessage, WindowMessage, WindowRequest, WindowResult } from '../kernel/protocol';
 import { MAX_WINDOW } from '../kernel/protocol';
 import { applyQuery, type UpdatesById } from './filter';
-import { Emitter } from './store';
+import { Emitter } from './emitter';
 
 /** Cards per block: the unit that is asked for and kept. */
 export const BLOCK = 60;
