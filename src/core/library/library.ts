@@ -20,6 +20,7 @@ import { HashEngine } from '../hash';
 import { HASH_NAMES, type HashName } from '../hash/names';
 import { exportLibrary, importIntoLibrary, validateExport, type ExportDocument, type ImportReport } from './export';
 import { checkMoves, listTrash, moveAll, movesFor, moveToTrash, relPath, restoreFromTrash, sidecarsOf, type TrashItem } from './file-moves';
+import { emptyTrash, planTrashEmpty, type TrashEmptyReport } from './trash-empty';
 import { findDuplicates, planCleanup, type CleanupStep, type DuplicatesReport, type KeepRule } from './dupes';
 import { checkUpdates, type UpdateOptions, type UpdatesReport } from './updates';
 import { checkedTarget, tempPathFor } from '../sidecars/paths';
@@ -335,6 +336,27 @@ export class Library {
         : { path: item.path, size: st.size, mtimeMs: 0, fingerprint: '', hashes: {}, hashSources: {}, verified: false, kind: 'unknown', baseModel: 'unknown', evidence: [], conflicts: [], civitai: { status: 'unknown' }, addedAt: Date.now(), warnings: [] };
       return this.save(store, entry);
     }, this.lockOptions);
+  }
+
+  /**
+   * Empties the trash of every root for good (trash-empty.ts): with `dryRun`
+   * the plan only (items, files, bytes); `before` keeps items trashed since;
+   * `only` (root → ids) removes no item the user was not shown.
+   */
+  async emptyTrash(options: { before?: number; only?: ReadonlyMap<string, ReadonlySet<string>>; dryRun?: boolean } = {}): Promise<TrashEmptyReport> {
+    const total: TrashEmptyReport = { items: [], files: 0, bytes: 0, problems: [] };
+    for (const [root, store] of this.stores) {
+      const only = options.only ? (options.only.get(root) ?? new Set<string>()) : undefined;
+      if (only && only.size === 0) continue;
+      const opts = { before: options.before, only };
+      // Under the root's lock: a restore from another process never meets half an item.
+      const r = options.dryRun ? await planTrashEmpty(root, opts) : await store.withLock(() => emptyTrash(root, opts), this.lockOptions);
+      total.items.push(...r.items);
+      total.files += r.files;
+      total.bytes += r.bytes;
+      total.problems.push(...r.problems);
+    }
+    return total;
   }
 
   // ---- duplicates --------------------------------------------------------------
