@@ -11,3 +11,4 @@ export { isEarlyAccess, type UpdatesReport, type ModelUpdate, type UpdateVersion
 export type { TrashItem } from './file-moves';
 export type { UpdateIgnores } from './types';
 export type { TrashEmptyItem, TrashEmptyReport } from './trash-empty';
+export type { CleanupProgress } from './cleanup-progress';
