@@ -56,7 +56,7 @@ describe('duplicate clean-up', () => {
     const sent = panel.comm.requests('clean-duplicates');
     expect(sent).toHaveLength(2);
     expect(sent[1]).toMatchObject({ keep: { kind: 'choices', groups: [{ sha256: SHA, keep: ids[1], remove: [ids[0], ids[2]] }] }, action: 'trash' });
-    expect(sent[1].dryRun).toBeUndefined();
+    expect((sent[1] as { dryRun?: boolean }).dryRun).toBeUndefined();
 
     const base = { type: 'cleanup-progress' as const, filesTotal: 3, bytesTotal: 6144, copiesDone: 0, copiesTotal: 2 };
     panel.kernel({ ...base, requestId: 'another-tab-1', filesDone: 2, bytesDone: 4096, current: null });
@@ -156,7 +156,7 @@ describe('emptying the trash', () => {
     const sent = panel.comm.requests('empty-trash');
     expect(sent).toHaveLength(2);
     expect(sent[1]).toMatchObject({ items: [{ root: 0, trashId: 't1' }] });
-    expect(sent[1].dryRun).toBeUndefined();
+    expect((sent[1] as { dryRun?: boolean }).dryRun).toBeUndefined();
     await panel.reply('empty-trash', { dryRun: false, items: [{ ...items[0], files: 3, bytes: 3 * 1024 * 1024 }], files: 3, bytes: 3 * 1024 * 1024, problems: [] });
     await settle();
     expect(panel.el.querySelector('.md-notice')!.textContent).toContain('Removed for good: 1 item(s), 3 file(s), 3.0 MB.');
