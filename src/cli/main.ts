@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Register[]> = {
   updates: () => [require('./commands/updates').registerUpdates],
   get: () => [require('./commands/get').registerGet],
   maintenance: () => [require('./commands/maintenance').registerMaintenance],
+  trash: () => [require('./commands/trash').registerTrash],
   kernel: () => [require('./commands/kernel').registerKernel],
   jupyter: () => [require('./commands/jupyter').registerJupyter],
   doctor: () => [require('./commands/doctor').registerDoctor],

@@ -368,7 +368,7 @@ export interface WindowMessage {
   facets: QueryFacets;
 }
 
-export type KernelMessage = PreviewMessage | ReplyMessage | WindowMessage;
+export type KernelMessage = PreviewMessage | ReplyMessage | WindowMessage | CleanupProgressMessage;
 
 // ---------------------------------------------------------------------------
 // Custom messages, widget -> kernel (each with a `requestId` the reply repeats)
@@ -523,7 +523,10 @@ export type PanelRequest =
   | ImportRequest
   | PreviewsRequest
   | DetailsRequest
-  | DismissRequest;
+  | DismissRequest
+  | CleanDuplicatesRequest
+  | CancelCleanupRequest
+  | EmptyTrashRequest;
 
 export type RequestType = PanelRequest['type'];
 
@@ -531,6 +534,7 @@ export const REQUEST_TYPES: readonly RequestType[] = [
   'scan', 'cancel', 'refresh', 'link', 'set-hash', 'export', 'import', 'previews', 'details', 'dismiss',
   'updates', 'ignore-update', 'duplicates', 'move', 'remove', 'trash', 'restore',
   'window',
+  'clean-duplicates', 'cancel-cleanup', 'empty-trash',
 ];
 
 /** The result of a `scan` request. */
@@ -554,4 +558,85 @@ export type WidgetMessageData =
 export function moduleVersionRange(version: string): string {
   const m = /^(\d+)\.(\d+)\./.exec(version);
   return m ? `^${m[1]}.${m[2]}.0` : '*';
+}
+
+// ---------------------------------------------------------------------------
+// Duplicate clean-up and emptying the trash (the panel's side of `dupes --keep` and `trash --empty`)
+
+/**
+ * Which copy of each duplicate group stays. A rule (`first`, `newest`, a
+ * folder `prefix` inside root `root`) is for a plan only; what is carried out
+ * is always `choices`: per group the card kept and the cards that may go, as
+ * the user saw and confirmed them.
+ */
+export type CleanupKeep =
+  | { kind: 'first' }
+  | { kind: 'newest' }
+  | { kind: 'prefix'; root?: number; prefix: string }
+  | { kind: 'choices'; groups: Array<{ sha256: string; keep: string; remove: string[] }> };
+
+export type CleanupAction = 'trash' | 'hardlink' | 'symlink';
+
+/**
+ * Plans (`dryRun`: nothing read, nothing changed) or carries out a clean-up.
+ * Carrying out needs `keep.kind: 'choices'`. While it runs, `cleanup-progress`
+ * messages with this request's id; one clean-up at a time per panel (`busy`).
+ * Result: `CleanDuplicatesResult`.
+ */
+export interface CleanDuplicatesRequest extends RequestBase {
+  type: 'clean-duplicates';
+  keep: CleanupKeep;
+  action: CleanupAction;
+  dryRun?: boolean;
+}
+export interface CleanDuplicatesResult {
+  dryRun: boolean;
+  action: CleanupAction;
+  /** Per group: the card kept and the cards to go (card ids). */
+  plan: Array<{ sha256: string; size: number; keep: string; remove: string[] }>;
+  /** Groups or copies the rule or the choices could not place, with why; nothing changed there. */
+  skipped: string[];
+  done: Array<{ id: string; kept: string }>;
+  /** Copies left alone, with why (changed bytes, cancelled, another file system for a hard link). */
+  failed: Array<{ id: string | null; path: string; reason: string }>;
+  /** Bytes the plan frees (dry run) or freed (trash: once the trash is emptied). */
+  bytes: number;
+  cancelled: boolean;
+}
+/** Sent while a clean-up reads and changes files; `requestId` is the clean-up request's. */
+export interface CleanupProgressMessage {
+  type: 'cleanup-progress';
+  requestId: string | number;
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  copiesDone: number;
+  copiesTotal: number;
+  /** Card id of the file being read, or null between files. */
+  current: string | null;
+}
+/** Stops a running clean-up after the file it reads (nothing not verified is changed). Result: `{ cancelled }`. */
+export interface CancelCleanupRequest extends RequestBase {
+  type: 'cancel-cleanup';
+}
+
+/**
+ * Empties the trash for good. `dryRun`: what would go (items, files, bytes).
+ * Carrying out needs `items` (those the user was shown and confirmed);
+ * `olderThanDays` keeps items trashed since. Result: `EmptyTrashResult`.
+ */
+export interface EmptyTrashRequest extends RequestBase {
+  type: 'empty-trash';
+  olderThanDays?: number;
+  items?: Array<{ root: number; trashId: string }>;
+  dryRun?: boolean;
+}
+export interface EmptyTrashResult {
+  dryRun: boolean;
+  items: Array<{ root: number; trashId: string; path: string | null; trashedAt: number | null; files: number; bytes: number }>;
+  files: number;
+  bytes: number;
+  /** What was left alone (a link where a folder should be, a folder inside an item), with why. */
+  problems: string[];
 }

@@ -36,6 +36,7 @@ export class ClientCore {
     const requestId = `${this.prefix}-${++this.serial}`;
     return new Promise<ReplyMessage>((resolve) => {
       this.pending.set(requestId, { resolve, report: options.report !== false, type });
+      options.onRequestId?.(requestId);
       if (!this.host.send({ ...payload, type, requestId }, buffers)) {
         this.pending.delete(requestId);
         resolve(failedReply(requestId, type, 'closed', 'the panel is not connected to a kernel'));

@@ -16,6 +16,8 @@ export type RequestPayload<T extends RequestType> = Omit<Extract<PanelRequest, {
 export interface RequestOptions {
   /** Show a failed reply in the error banner (default true; dialogs show their own). */
   report?: boolean;
+  /** Called with the request's id as it goes out (to match messages the kernel sends while it runs). */
+  onRequestId?: (requestId: string) => void;
 }
 
 export type Buffers = (ArrayBuffer | ArrayBufferView)[];

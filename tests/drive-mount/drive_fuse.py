@@ -9,6 +9,8 @@ operation is passed to a real source folder, with
     byte offsets of chosen files, every N bytes read, or at random with a seed,
   - a whole-mount disconnect for N seconds (every call fails with ENOTCONN),
   - a file that shrinks (is truncated in the source folder) while it is read,
+  - a file planted at a path right after a lookup found nothing there (a race),
+  - hard links refused (EPERM), as on Drive's mount,
 and counters per file (opens, stats, bytes read) and per folder (readdirs).
 
 Controlled through a Unix socket: one JSON object per line in, one per line out.
@@ -41,6 +43,8 @@ class Counters:
         self.faults = []
         # Fault specs that fired (a spec fails every read at its spot for a while: several failed reads).
         self.injected = 0
+        # Files planted by plantOnMiss.
+        self.planted = 0
 
     def file(self, path):
         return self.files.setdefault(path, {'opens': 0, 'stats': 0, 'bytes': 0, 'reads': 0})
@@ -55,7 +59,7 @@ class Counters:
 
     def snapshot(self):
         with self.lock:
-            return {'files': {k: dict(v) for k, v in self.files.items()}, 'readdirs': dict(self.dirs), 'faults': list(self.faults), 'injected': self.injected}
+            return {'files': {k: dict(v) for k, v in self.files.items()}, 'readdirs': dict(self.dirs), 'faults': list(self.faults), 'injected': self.injected, 'planted': self.planted}
 
 
 class DriveLike(Operations):
@@ -100,6 +104,17 @@ class DriveLike(Operations):
                 self.shrinks = list(config['shrink'])
             elif not hasattr(self, 'shrinks'):
                 self.shrinks = []
+            if 'plantOnMiss' in config:
+                # [{path, afterMisses, content}]: once a getattr of `path` has answered ENOENT `afterMisses`
+                # times, the file is written in the source folder (another writer, right after a check).
+                self.plants = [dict(p, misses=0, planted=False) for p in config['plantOnMiss']]
+            elif not hasattr(self, 'plants'):
+                self.plants = []
+            if 'refuseLinks' in config:
+                # Like Drive's mount: link(2) is refused with EPERM.
+                self.refuse_links = bool(config['refuseLinks'])
+            elif not hasattr(self, 'refuse_links'):
+                self.refuse_links = False
 
     def disconnect(self, seconds):
         with self.lock:
@@ -153,6 +168,18 @@ class DriveLike(Operations):
                     os.truncate(self._full(path), s['toSize'])
         return None
 
+    def _plant_after_miss(self, path):
+        with self.lock:
+            for p in self.plants:
+                if p['path'] == path and not p['planted']:
+                    p['misses'] += 1
+                    if p['misses'] >= p.get('afterMisses', 1):
+                        p['planted'] = True
+                        with open(self._full(path), 'w') as f:
+                            f.write(p.get('content', 'planted'))
+                        with self.counters.lock:
+                            self.counters.planted += 1
+
     def _throttle(self, n):
         if self.bandwidth <= 0:
             return
@@ -180,6 +207,8 @@ class DriveLike(Operations):
         try:
             st = os.fstat(fh) if fh is not None else os.lstat(self._full(path))
         except OSError as e:
+            if e.errno == errno.ENOENT:
+                self._plant_after_miss(path)
             raise FuseOSError(e.errno)
         keys = ('st_atime', 'st_ctime', 'st_gid', 'st_mode', 'st_mtime', 'st_nlink', 'st_size', 'st_uid', 'st_blocks')
         out = {k: getattr(st, k) for k in keys}
@@ -268,6 +297,8 @@ class DriveLike(Operations):
 
     def link(self, target, source):
         self._check_connected()
+        if self.refuse_links:
+            raise FuseOSError(errno.EPERM)
         self._os(os.link, self._full(source), self._full(target))
 
     def symlink(self, target, source):

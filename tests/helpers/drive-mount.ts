@@ -38,6 +38,10 @@ export interface DriveConfig {
   random?: { seed: number; perRead: number; errno?: DriveErrno; forMs?: number } | null;
   /** Truncate the source file to `toSize` once `afterBytes` of it were read through the mount. */
   shrink?: { path: string; afterBytes: number; toSize: number }[];
+  /** Once a stat of `path` has found nothing `afterMisses` times (default 1), `content` is written there in the source: another writer in a race window. */
+  plantOnMiss?: { path: string; afterMisses?: number; content?: string }[];
+  /** link(2) fails with EPERM, as on Drive's mount. */
+  refuseLinks?: boolean;
   /** Kernel attribute/entry cache in seconds (default 1, libfuse's). Only at mount time. */
   attrTimeout?: number;
 }
@@ -59,6 +63,8 @@ export interface DriveCounters {
   faults: { path: string; offset: number; size: number; errno: string }[];
   /** Faults that fired (each fails the reads at its spot for a while). */
   injected: number;
+  /** Files written by plantOnMiss. */
+  planted: number;
 }
 
 export interface DriveMount {

@@ -127,8 +127,16 @@ export async function findDuplicates(models: LibraryModel[], rootOrder: readonly
   return { groups, sameVersion, reclaimable, warnings };
 }
 
-/** Which copy of a group stays. */
-export type KeepRule = { kind: 'first' } | { kind: 'newest' } | { kind: 'prefix'; prefix: string };
+/**
+ * Which copy of a group stays. `choices` is the user's own pick per group (the
+ * panel): the copy kept and the copies that may go, by absolute path; a group
+ * not named is left alone, and a copy not named is never removed.
+ */
+export type KeepRule =
+  | { kind: 'first' }
+  | { kind: 'newest' }
+  | { kind: 'prefix'; prefix: string }
+  | { kind: 'choices'; groups: ReadonlyMap<string, { keep: string; remove: readonly string[] }> };
 
 export function parseKeepRule(text: string): KeepRule {
   if (text === 'first' || text === 'newest') return { kind: text };
@@ -147,6 +155,11 @@ export function planCleanup(report: DuplicatesReport, rule: KeepRule): { steps: 
   const skipped: string[] = [];
   for (const g of report.groups) {
     let keep: DuplicateCopy | undefined;
+    if (rule.kind === 'choices') {
+      const step = chosenStep(g, rule.groups.get(g.sha256), skipped);
+      if (step) steps.push(step);
+      continue;
+    }
     if (rule.kind === 'first') keep = g.copies[0];
     else if (rule.kind === 'newest') keep = g.copies.reduce((best, c) => (c.mtimeMs > best.mtimeMs ? c : best));
     else {
@@ -160,4 +173,22 @@ export function planCleanup(report: DuplicatesReport, rule: KeepRule): { steps: 
     steps.push({ sha256: g.sha256, keep, remove: g.copies.filter((c) => c !== keep) });
   }
   return { steps, skipped };
+}
+
+/** A group as the user chose it: kept and removed copies must still be copies of the group (a scan since may have changed it). */
+function chosenStep(g: DuplicateGroup, choice: { keep: string; remove: readonly string[] } | undefined, skipped: string[]): CleanupStep | null {
+  if (!choice) return null;
+  const named = (path: string) => g.copies.find((c) => c.absolute === path || c.alsoAt.includes(path));
+  const keep = named(choice.keep);
+  if (!keep) {
+    skipped.push(`${choice.keep}: no longer a copy of group ${g.sha256.slice(0, 12)}; nothing changed in this group`);
+    return null;
+  }
+  const remove: DuplicateCopy[] = [];
+  for (const path of choice.remove) {
+    const c = named(path);
+    if (!c) skipped.push(`${path}: no longer a copy of group ${g.sha256.slice(0, 12)}; left alone`);
+    else if (c !== keep && !remove.includes(c)) remove.push(c);
+  }
+  return remove.length ? { sha256: g.sha256, keep, remove } : null;
 }

@@ -9,7 +9,9 @@
  *   arrangement: left where it is, and named in the result.
  * - Nothing is overwritten: every target is checked (lstat) before the first
  *   file moves, and again just before its own rename.
- * - One file system: `rename`, no byte read. Across file systems (EXDEV): a
+ * - One file system: `link` then `unlink` (no-replace.ts: a file created at
+ *   the target after the check is never replaced), no byte read; `rename`
+ *   where links are refused. Across file systems (EXDEV): a
  *   copy to a new temporary name (O_EXCL|O_NOFOLLOW) beside the target,
  *   flushed, read back and compared by SHA-256 with what was read from the
  *   source, renamed into place, and only then the source removed.
@@ -20,13 +22,14 @@
  *   through a symlinked folder that leads elsewhere.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, rmdir, unlink, utimes } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rmdir, unlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join, parse } from 'node:path';
 import { ModeldeckError, describeFsError } from '../errors';
 import { ensureRealDir, lstatOrNull, openSafely } from '../safe-fs';
 import { checkedTarget, tempPathFor, unsafeNameReason, writeFileAtomic } from '../sidecars/paths';
 import { checkEntry, unsafeEntryPath } from './entry-schema';
 import { INDEX_DIR } from './index-files';
+import { renameNoReplace } from './no-replace';
 import type { ModelEntry } from './types';
 
 /** What other tools write beside a model, after its base name. */
@@ -114,12 +117,8 @@ export async function moveOne(from: string, to: string): Promise<void> {
   });
   if (!src.isFile()) throw new ModeldeckError('move_failed', `${from}: not a regular file; left alone`);
   if (await lstatOrNull(to)) throw new ModeldeckError('exists', `${to}: already exists`);
-  try {
-    await rename(from, to);
-    return;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw new ModeldeckError('move_failed', `${from} → ${to}: ${describeFsError(err)}`);
-  }
+  // link + unlink on one file system: a file created at `to` since the check is never replaced.
+  if ((await renameNoReplace(from, to)) !== 'cross-device') return;
   await copyVerified(from, to, src.atime, src.mtime);
   await unlink(from);
 }
@@ -152,7 +151,8 @@ async function copyVerified(from: string, to: string, atime: Date, mtime: Date):
     if (copyHash !== readHash.digest('hex').toUpperCase()) throw new ModeldeckError('move_failed', `${to}: the copy differs from ${from}; nothing removed`);
     await utimes(tmp, atime, mtime);
     if (await lstatOrNull(to)) throw new ModeldeckError('exists', `${to}: appeared while copying`);
-    await rename(tmp, to);
+    // The temporary file is beside the target: one file system, so this never copies again.
+    if ((await renameNoReplace(tmp, to)) === 'cross-device') throw new ModeldeckError('move_failed', `${to}: its folder changed file system while copying`);
     placed = true;
   } finally {
     if (!placed) await unlink(tmp).catch(() => undefined);

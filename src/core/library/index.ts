@@ -10,3 +10,5 @@ export { parseKeepRule, type DuplicatesReport, type DuplicateGroup, type Duplica
 export { isEarlyAccess, type UpdatesReport, type ModelUpdate, type UpdateVersion, type UpdateOptions } from './updates';
 export type { TrashItem } from './file-moves';
 export type { UpdateIgnores } from './types';
+export type { TrashEmptyItem, TrashEmptyReport } from './trash-empty';
+export type { CleanupProgress } from './cleanup-progress';

@@ -20,7 +20,9 @@ import { HashEngine } from '../hash';
 import { HASH_NAMES, type HashName } from '../hash/names';
 import { exportLibrary, importIntoLibrary, validateExport, type ExportDocument, type ImportReport } from './export';
 import { checkMoves, listTrash, moveAll, movesFor, moveToTrash, relPath, restoreFromTrash, sidecarsOf, type TrashItem } from './file-moves';
+import { emptyTrash, planTrashEmpty, type TrashEmptyReport } from './trash-empty';
 import { findDuplicates, planCleanup, type CleanupStep, type DuplicatesReport, type KeepRule } from './dupes';
+import { cleanupProgress, type CleanupProgress } from './cleanup-progress';
 import { checkUpdates, type UpdateOptions, type UpdatesReport } from './updates';
 import { checkedTarget, tempPathFor } from '../sidecars/paths';
 import { lstatOrNull } from '../safe-fs';
@@ -337,6 +339,27 @@ export class Library {
     }, this.lockOptions);
   }
 
+  /**
+   * Empties the trash of every root for good (trash-empty.ts): with `dryRun`
+   * the plan only (items, files, bytes); `before` keeps items trashed since;
+   * `only` (root → ids) removes no item the user was not shown.
+   */
+  async emptyTrash(options: { before?: number; only?: ReadonlyMap<string, ReadonlySet<string>>; dryRun?: boolean } = {}): Promise<TrashEmptyReport> {
+    const total: TrashEmptyReport = { items: [], files: 0, bytes: 0, problems: [] };
+    for (const [root, store] of this.stores) {
+      const only = options.only ? (options.only.get(root) ?? new Set<string>()) : undefined;
+      if (only && only.size === 0) continue;
+      const opts = { before: options.before, only };
+      // Under the root's lock: a restore from another process never meets half an item.
+      const r = options.dryRun ? await planTrashEmpty(root, opts) : await store.withLock(() => emptyTrash(root, opts), this.lockOptions);
+      total.items.push(...r.items);
+      total.files += r.files;
+      total.bytes += r.bytes;
+      total.problems.push(...r.problems);
+    }
+    return total;
+  }
+
   // ---- duplicates --------------------------------------------------------------
 
   /** Files with the same SHA256 in every root, from the index (no model file opened). */
@@ -367,20 +390,27 @@ export class Library {
    * a hard link (same file system only) or a symbolic link to the kept file.
    * With `dryRun` nothing is read or changed: the plan is returned.
    */
-  async cleanDuplicates(rule: KeepRule, action: 'trash' | 'hardlink' | 'symlink', options: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<CleanupResult> {
+  async cleanDuplicates(rule: KeepRule, action: 'trash' | 'hardlink' | 'symlink', options: { dryRun?: boolean; signal?: AbortSignal; onProgress?: (p: CleanupProgress) => void } = {}): Promise<CleanupResult> {
     const { steps, skipped } = planCleanup(await this.duplicates(), rule);
     const result: CleanupResult = { steps, skipped, done: [], failed: [] };
     if (options.dryRun) return result;
+    const progress = cleanupProgress(steps, options.onProgress);
     for (const step of steps) {
-      const keptHash = await this.verifiedSha256(step.keep.absolute, options.signal).catch((err: Error) => err);
+      if (options.signal?.aborted) break;
+      const keptHash = await this.verifiedSha256(step.keep.absolute, options.signal, progress.reading(step.keep)).catch((err: Error) => err);
+      progress.fileDone(step.keep, 0);
       if (keptHash !== step.sha256) {
         const why = keptHash instanceof Error ? keptHash.message : `its SHA256 is now ${keptHash}, not ${step.sha256}`;
-        for (const c of step.remove) result.failed.push({ path: c.absolute, reason: `kept file ${step.keep.absolute} not verified (${why}); left alone` });
+        for (const c of step.remove) {
+          result.failed.push({ path: c.absolute, reason: `kept file ${step.keep.absolute} not verified (${why}); left alone` });
+          progress.fileDone(c, 1);
+        }
         continue;
       }
       for (const copy of step.remove) {
+        if (options.signal?.aborted) break;
         try {
-          const hash = await this.verifiedSha256(copy.absolute, options.signal);
+          const hash = await this.verifiedSha256(copy.absolute, options.signal, progress.reading(copy));
           if (hash !== step.sha256) throw new ModeldeckError('changed', `its bytes differ from the kept file (SHA256 ${hash}); left alone`);
           if (action === 'trash') await this.remove(copy.absolute);
           else await this.replaceWithLink(copy, step.keep, action);
@@ -388,13 +418,19 @@ export class Library {
         } catch (err) {
           result.failed.push({ path: copy.absolute, reason: (err as Error).message });
         }
+        progress.fileDone(copy, 1);
       }
+    }
+    // Cancelled: every copy not reached is named, untouched.
+    if (options.signal?.aborted) {
+      const reached = new Set([...result.done, ...result.failed].map((d) => d.path));
+      for (const s of steps) for (const c of s.remove) if (!reached.has(c.absolute)) result.failed.push({ path: c.absolute, reason: 'cancelled before it was verified; left alone' });
     }
     return result;
   }
 
-  private async verifiedSha256(file: string, signal?: AbortSignal): Promise<string> {
-    const r = await this.engine.hashFile(file, { hashes: ['SHA256'], signal });
+  private async verifiedSha256(file: string, signal?: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<string> {
+    const r = await this.engine.hashFile(file, { hashes: ['SHA256'], signal, onProgress });
     return r.hashes.SHA256!;
   }
 

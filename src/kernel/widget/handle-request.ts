@@ -12,6 +12,7 @@ import type { ModelSession } from './model-session';
 import { readPreview } from './previews';
 import { importDocument } from './validate';
 import { handleMaintenance } from './maintenance-requests';
+import { handleCleanup } from './cleanup-requests';
 
 const PREVIEW_READS = 4;
 
@@ -32,6 +33,10 @@ export async function handleRequest(session: ModelSession, request: PanelRequest
     case 'trash':
     case 'restore':
       return handleMaintenance(session, lib, request);
+    case 'clean-duplicates':
+    case 'cancel-cleanup':
+    case 'empty-trash':
+      return handleCleanup(session, lib, request);
     case 'scan':
       return session.scanForWidget({ offline: request.offline, refresh: request.refresh, verify: request.verify });
     case 'cancel':

@@ -13,6 +13,7 @@ import {
   type ReplyError,
   type RequestType,
 } from '../protocol';
+import { parseCleanupRequest } from './validate-cleanup';
 
 export const LIMITS = {
   requestId: 128,
@@ -200,6 +201,12 @@ function parseCustom(content: unknown): Incoming {
         return fail('ids', `a list of at most ${MAX_PREVIEW_IDS} card ids`);
       }
       return ok({ type: 'previews', requestId, ids: [...new Set(ids as string[])] });
+    }
+    case 'clean-duplicates':
+    case 'cancel-cleanup':
+    case 'empty-trash': {
+      const parsed = parseCleanupRequest(request, c, requestId);
+      return 'ok' in parsed ? ok(parsed.ok) : fail(parsed.field, parsed.want);
     }
     case 'dismiss': {
       const ids = c.ids;

@@ -146,7 +146,7 @@ export function ModelsPanel({ model }: { model: PanelClient }) {
       {open && openCard && open.dialog === 'edit' && <EditHashDialog model={model} card={openCard} onClose={() => setOpen(null)} notify={notify} />}
       {trashOpen && <TrashDialog model={model} onClose={() => setTrashOpen(false)} notify={notify} />}
       {open && openCard && open.dialog === 'move' && <MoveDialog model={model} card={openCard} onClose={() => setOpen(null)} notify={notify} />}
-      {dupes && <DuplicatesDialog result={dupes} cardOf={(id) => cache.card(id)} onClose={() => setDupes(null)} />}
+      {dupes && <DuplicatesDialog result={dupes} cardOf={(id) => cache.card(id)} onClose={() => setDupes(null)} model={model} />}
       {open && gridCard && open.dialog === 'details' && <DetailsView model={model} card={gridCard} update={updatesById.get(gridCard.id)} nsfwLevel={nsfwLevel} onClose={() => setOpen(null)} onCopy={onCopy} />}
     </div>
   );
