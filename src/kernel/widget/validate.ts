@@ -13,6 +13,7 @@ import {
   type ReplyError,
   type RequestType,
 } from '../protocol';
+import { parseDownloadRequest } from './download-validate';
 
 export const LIMITS = {
   requestId: 128,
@@ -200,6 +201,14 @@ function parseCustom(content: unknown): Incoming {
         return fail('ids', `a list of at most ${MAX_PREVIEW_IDS} card ids`);
       }
       return ok({ type: 'previews', requestId, ids: [...new Set(ids as string[])] });
+    }
+    case 'download':
+    case 'download-update':
+    case 'download-cancel':
+    case 'download-retry':
+    case 'download-clear': {
+      const parsed = parseDownloadRequest(request, requestId, c);
+      return 'code' in parsed ? invalid(parsed) : ok(parsed);
     }
     case 'dismiss': {
       const ids = c.ids;
