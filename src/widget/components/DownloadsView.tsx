@@ -45,14 +45,16 @@ export function DownloadsView({ model, root, notify }: { model: PanelClient; roo
     <section class="md-downloads" aria-label="Downloads">
       {!readOnly && (
         <form class="md-download-form" onSubmit={start}>
-          <input
-            type="text"
-            class="md-input"
-            aria-label="Link to download"
-            placeholder="Paste a Civitai or HuggingFace link, an AIR or a version id"
-            value={ref}
-            onInput={(e) => setRef((e.target as HTMLInputElement).value)}
-          />
+          <label class="md-download-field">
+            <span>Link to download</span>
+            <input
+              type="text"
+              class="md-input"
+              placeholder="Paste a Civitai or HuggingFace link, an AIR or a version id"
+              value={ref}
+              onInput={(e) => setRef((e.target as HTMLInputElement).value)}
+            />
+          </label>
           <button type="submit" class="md-button md-small" disabled={sending || ref.trim() === ''}>
             Download
           </button>
