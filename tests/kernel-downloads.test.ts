@@ -10,7 +10,7 @@ import { FakeCivitai } from './fake-civitai';
 import { FakeStorage } from './fake-civitai/storage';
 import { TOKEN } from './helpers/civitai';
 import { KernelClient, type KernelMessage } from './helpers/kernel-client';
-import { loraBytes, sha256 } from './helpers/library';
+import { loraBytes, sha256, writeModel } from './helpers/library';
 import { useTmpDir } from './helpers/tmpdir';
 
 const repo = join(__dirname, '..');
@@ -23,7 +23,7 @@ let root: string;
 let commId: string;
 let serial = 0;
 
-interface Item { downloadId: string; status: string; received: number; message: string | null; code: string | null; path: string | null; cardId: string | null }
+interface Item { downloadId: string; status: string; origin: string; received: number; message: string | null; code: string | null; path: string | null; cardId: string | null }
 
 function send(content: object): Promise<string> {
   return kernel.sendComm('comm_msg', { comm_id: commId, data: { method: 'custom', content } });
@@ -144,6 +144,25 @@ test('cancel: no final file, the .part kept as get keeps it; retry resumes it to
   expect(done.status).toBe('done');
   expect(readFileSync(join(folder, 'slow.safetensors')).equals(m.bytes)).toBe(true);
   expect(readdirSync(folder).filter((f) => f.startsWith('slow.safetensors.part'))).toEqual([]);
+});
+
+test('"download update": the version the check offered goes into the folder of the version it updates', async () => {
+  const old = writeModel(root, 'models/Lora/styles/ink v1.safetensors', loraBytes({ ink: '1' }));
+  const { modelId } = fake.addVersion({ modelName: 'Ink', name: 'v1', baseModel: 'SD 1.5', publishedAt: '2026-01-01T00:00:00.000Z', files: [{ name: 'ink v1.safetensors', hashes: { SHA256: old.SHA256 }, primary: true }] });
+  const newer = loraBytes({ ink: '2' }, 1024 * 1024);
+  const v2 = fake.addVersion({ modelId, name: 'v2', baseModel: 'SD 1.5', publishedAt: '2026-02-01T00:00:00.000Z', files: [{ name: 'ink v2.safetensors', hashes: { SHA256: sha256(newer) }, sizeKB: newer.length / 1024, primary: true, content: newer }] });
+  expect(await request({ type: 'scan' })).toMatchObject({ ok: true });
+  const checked = await request({ type: 'updates', refresh: true });
+  const offered = (checked.result.updates as { modelId: number; latest: { versionId: number }; ids: string[] }[]).find((u) => u.modelId === modelId)!;
+  expect(offered).toMatchObject({ latest: { versionId: v2.versionId }, ids: ['0:models/Lora/styles/ink v1.safetensors'] });
+  // A version the check did not offer for that card is refused.
+  expect(await request({ type: 'download-update', id: offered.ids[0], versionId: v2.versionId + 1000 })).toMatchObject({ ok: false, error: { code: 'no_update' } });
+  const since = kernel.iopub.length;
+  const started = await request({ type: 'download-update', id: offered.ids[0], versionId: v2.versionId });
+  expect(started.ok).toBe(true);
+  const done = await downloadState(started.result.downloadId, (i) => i.status === 'done' || i.status === 'error', since);
+  expect(done).toMatchObject({ status: 'done', origin: 'update', path: 'models/Lora/styles/ink v2.safetensors' });
+  expect(readFileSync(join(root, 'models/Lora/styles/ink v2.safetensors')).equals(newer)).toBe(true);
 });
 
 test('hostile requests get a one-line error and queue nothing', async () => {
