@@ -91,3 +91,15 @@ test('"Download update" on a card with an update asks for that version for that 
   await settle();
   expect(panel.el.querySelector('.md-notice')!.textContent).toBe('Model 7 v2: download queued.');
 });
+
+test('a read-only page (serve --read-only) shows the downloads without the link box or any button', async () => {
+  panel = await openPanel();
+  // As the HTTP client of a read-only server reports itself.
+  Object.defineProperty(panel.model, 'readOnly', { value: true, configurable: true });
+  panel.update({ downloads: [item({ status: 'downloading', name: 'a.safetensors', received: 1, total: 2, bytesPerSecond: 1, etaSeconds: 1 }), item({ downloadId: 'd2', status: 'error', message: 'x: failed' })] });
+  await settle();
+  const list = await waitFor(() => panel.el.querySelector<HTMLElement>('.md-downloads') ?? undefined);
+  expect(list.querySelectorAll('[data-download]')).toHaveLength(2);
+  expect(list.querySelector('input')).toBeNull();
+  expect(list.querySelectorAll('button')).toHaveLength(0);
+});
