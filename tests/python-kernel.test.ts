@@ -142,6 +142,16 @@ test('hostile front-end messages are dropped or refused; the kernel and the pane
   expect(isAlive(nodePid)).toBe(true);
 });
 
+test('download requests travel the Python route: an internal host is refused with one line, nothing is queued', async () => {
+  const at = kernel.iopub.length;
+  await send({ method: 'custom', content: { type: 'download', requestId: 'dl-1', ref: 'https://10.0.0.7/models/x.safetensors' } });
+  await send({ method: 'custom', content: { type: 'download-clear', requestId: 'dl-2' } });
+  const refused = (await customFromPanel((c) => c.type === 'reply' && c.requestId === 'dl-1', at)).content.data.content;
+  expect(refused).toMatchObject({ ok: false, error: { code: 'refused_url' } });
+  expect(refused.error.message).not.toMatch(/\n/);
+  expect((await customFromPanel((c) => c.type === 'reply' && c.requestId === 'dl-2', at)).content.data.content).toMatchObject({ ok: true, result: { removed: 0 } });
+});
+
 test('p.close() closes the comm and ends the Node process', async () => {
   const messages = await run(kernel, 'p.close()');
   expect(messages.some((m) => m.header.msg_type === 'comm_close' && m.content.comm_id === commId)).toBe(true);

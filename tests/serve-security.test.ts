@@ -315,7 +315,7 @@ describe('read-only and start-up rules', () => {
     const ro = await startServe([root], ['--read-only'], env);
     try {
       const h = { 'X-Modeldeck-Token': ro.token, 'Content-Type': 'application/json' };
-      for (const type of ['scan', 'link', 'set-hash', 'import', 'move', 'remove', 'restore', 'dismiss', 'cancel', 'refresh', 'clean-duplicates', 'cancel-cleanup', 'empty-trash']) {
+      for (const type of ['scan', 'link', 'set-hash', 'import', 'move', 'remove', 'restore', 'dismiss', 'cancel', 'refresh', 'clean-duplicates', 'cancel-cleanup', 'empty-trash', 'download', 'download-update', 'download-cancel', 'download-retry', 'download-clear']) {
         const r = await raw(ro.base, { method: 'POST', path: '/api/request', headers: h, body: JSON.stringify({ type, requestId: type }) });
         expect(r.status).toBe(403);
         expect(JSON.parse(r.body).error.code).toBe('read_only');

@@ -161,6 +161,8 @@ export interface PanelState {
   errors: PanelError[];
   summary: LibrarySummary;
   settings: PanelSettings;
+  /** The library's downloads, oldest first (see "Downloads" below). */
+  downloads: DownloadItem[];
 }
 
 export type PanelStateKey = keyof PanelState;
@@ -526,7 +528,8 @@ export type PanelRequest =
   | DismissRequest
   | CleanDuplicatesRequest
   | CancelCleanupRequest
-  | EmptyTrashRequest;
+  | EmptyTrashRequest
+  | DownloadRequest;
 
 export type RequestType = PanelRequest['type'];
 
@@ -535,6 +538,7 @@ export const REQUEST_TYPES: readonly RequestType[] = [
   'updates', 'ignore-update', 'duplicates', 'move', 'remove', 'trash', 'restore',
   'window',
   'clean-duplicates', 'cancel-cleanup', 'empty-trash',
+  'download', 'download-update', 'download-cancel', 'download-retry', 'download-clear',
 ];
 
 /** The result of a `scan` request. */
@@ -640,3 +644,74 @@ export interface EmptyTrashResult {
   /** What was left alone (a link where a folder should be, a folder inside an item), with why. */
   problems: string[];
 }
+
+// Downloads (`modeldeck get` from the panel). The list is state (`downloads`):
+// it comes back whole with `request_state` or serve's snapshot after a reload,
+// and changes arrive as `update`s of that key, at most a few a second.
+
+export type DownloadStatus = 'queued' | 'resolving' | 'downloading' | 'done' | 'exists' | 'skipped' | 'error' | 'cancelled';
+
+/** One download of the library, as every panel on it shows it. */
+export interface DownloadItem {
+  /** The kernel's id (`d1`, `d2`...): name it in cancel, retry and clear. */
+  downloadId: string;
+  /** What was pasted (a link, an AIR, a version id); never carries a token. */
+  input: string;
+  /** `update`: "download update" of a card (into the folder of the version it updates). */
+  origin: 'link' | 'update';
+  status: DownloadStatus;
+  /** The file name, once known. */
+  name: string | null;
+  /** Root index and root-relative destination, once known. */
+  root: number | null;
+  path: string | null;
+  received: number;
+  /** Bytes in all, when the server said. */
+  total: number | null;
+  bytesPerSecond: number;
+  etaSeconds: number | null;
+  /** One line: the error (as `modeldeck get` prints it), "already in the library: <path>", or why it was skipped. */
+  message: string | null;
+  /** The error's stable code (`login_required`, `hash_mismatch`, `refused_url`, `cancelled`, ...). */
+  code: string | null;
+  /** The model's card: the downloaded file (`done`) or the file already in the library (`exists`). */
+  cardId: string | null;
+  queuedAt: number;
+  finishedAt: number | null;
+}
+
+/** Largest number of downloads the list keeps (the oldest finished ones go first). */
+export const MAX_DOWNLOADS = 50;
+
+/** Queues a download of anything `modeldeck get` accepts, into root `root` (left out with one root). Result: `{ downloadId }`. */
+export interface DownloadStartRequest extends RequestBase {
+  type: 'download';
+  ref: string;
+  root?: number;
+}
+/** Queues the update the last check found for a card's model, into the folder of that card's file. Result: `{ downloadId }`. */
+export interface DownloadUpdateRequest extends RequestBase {
+  type: 'download-update';
+  id: string;
+  versionId: number;
+}
+/** Stops a queued or running download; its `.part` stays for a retry, as after Ctrl-C in `get`. Result: `{ cancelled }`. */
+export interface DownloadCancelRequest extends RequestBase {
+  type: 'download-cancel';
+  downloadId: string;
+}
+/** Queues a failed or cancelled download again (a `.part` is resumed). Result: `{ downloadId }`. */
+export interface DownloadRetryRequest extends RequestBase {
+  type: 'download-retry';
+  downloadId: string;
+}
+/** Removes one finished download from the list, or every finished one without `downloadId`. Result: `{ removed }`. */
+export interface DownloadClearRequest extends RequestBase {
+  type: 'download-clear';
+  downloadId?: string;
+}
+
+export type DownloadRequest = DownloadStartRequest | DownloadUpdateRequest | DownloadCancelRequest | DownloadRetryRequest | DownloadClearRequest;
+
+export const DOWNLOAD_REQUEST_TYPES: readonly DownloadRequest['type'][] = ['download', 'download-update', 'download-cancel', 'download-retry', 'download-clear'];
+// (REQUEST_TYPES above lists the same names: a constant cannot be spread before it is declared.)

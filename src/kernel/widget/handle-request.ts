@@ -13,6 +13,7 @@ import { readPreview } from './previews';
 import { importDocument } from './validate';
 import { handleMaintenance } from './maintenance-requests';
 import { handleCleanup } from './cleanup-requests';
+import { handleDownload } from './download-requests';
 
 const PREVIEW_READS = 4;
 
@@ -79,6 +80,12 @@ export async function handleRequest(session: ModelSession, request: PanelRequest
     }
     case 'dismiss':
       return { removed: session.dismiss(request.ids) };
+    case 'download':
+    case 'download-update':
+    case 'download-cancel':
+    case 'download-retry':
+    case 'download-clear':
+      return handleDownload(session, lib, request);
   }
 }
 

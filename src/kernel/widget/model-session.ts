@@ -29,6 +29,7 @@ import {
   type PanelState,
   type ReplyError,
   type ScanResult,
+  type UpdateInfo,
   type UpdatesResult,
   type WindowRequest,
   type WindowResult,
@@ -43,6 +44,8 @@ import { PageView } from './view';
 import { applyUpdate } from './update';
 import { DEFAULT_SETTINGS, initialState, relativeToRoots, summarise, toProgress, toScanSummary } from './state';
 import { parseMessage } from './validate';
+import { DownloadQueue } from './downloads';
+import { handleMaintenance } from './maintenance-requests';
 
 export interface ModelSessionOptions {
   /** Starting settings (the widget may change them). */
@@ -60,6 +63,8 @@ export interface ModelSessionOptions {
   modelsIntervalMs?: number;
   /** How often to look for changes other processes made to the index (a CLI link). Default 5 s; 0 never. */
   indexPollMs?: number;
+  /** Least time between two `downloads` updates while bytes arrive. Default 250 ms (at most 4 a second: the page may be on a slow link). */
+  downloadsIntervalMs?: number;
 }
 
 /** Options of a scan started from code (`panel.scan()`). */
@@ -90,6 +95,9 @@ export class ModelSession {
   private refreshedAt = 0;
   private indexPoll: NodeJS.Timeout | null = null;
   private readonly indexPollMs: number;
+  private readonly downloadsThrottle: Throttle;
+  private unsubscribeDownloads: (() => void) | null = null;
+  private lastUpdates: UpdatesResult | null = null;
 
   /** Opens the widget's comm and starts loading the library; the comm opens before this returns. */
   static open(host: Pick<SessionCommHost, 'openComm'>, roots: string[], library: Library | Promise<Library>, options: ModelSessionOptions = {}): ModelSession {
@@ -103,6 +111,7 @@ export class ModelSession {
     this.state = initialState(roots, { ...DEFAULT_SETTINGS, ...options.settings }, { civitai: options.civitai ?? true, tokenSet: options.tokenSet ?? false });
     this.progressThrottle = new Throttle(options.progressIntervalMs ?? 100, () => this.sendState(['progress']));
     this.modelsThrottle = new Throttle(options.modelsIntervalMs ?? 1000, () => this.sync());
+    this.downloadsThrottle = new Throttle(options.downloadsIntervalMs ?? 250, () => this.sendDownloads());
     this.comm = host.openComm(WIDGET_COMM_TARGET, { state: this.state, buffer_paths: [] }, { metadata: { version: WIDGET_PROTOCOL_VERSION } });
     this.comm.onMessage((data, buffers) => this.onMessage(data, buffers));
     this.comm.onClose(() => this.detach());
@@ -231,8 +240,16 @@ export class ModelSession {
 
   /** The last `updates` result: the `update` filter and sort. */
   noteUpdates(result: UpdatesResult): void {
+    this.lastUpdates = result;
     this.index.setUpdates(result.updates.flatMap((u) => u.ids.map((id) => [id, u.latest.publishedAt] as [string, string | null])));
     this.pushView();
+  }
+
+  /** The update the last check offered for a card (a check runs first, from the day's cache, when this panel made none). */
+  async updateFor(id: string): Promise<UpdateInfo | undefined> {
+    const lib = await this.ready;
+    if (!this.lastUpdates) this.noteUpdates((await handleMaintenance(this, lib, { type: 'updates', requestId: 'download-update' })) as UpdatesResult);
+    return this.lastUpdates?.updates.find((u) => u.ids.includes(id));
   }
 
   /** Every model, as the library has it now. */
@@ -325,6 +342,7 @@ export class ModelSession {
     // No cards: the page asks for the window it shows once the summary says the library is ready.
     this.sendState(['roots', 'summary']);
     for (const w of lib.loadWarnings) this.pushError({ code: 'index', message: w });
+    this.watchDownloads(lib);
     if (this.indexPollMs > 0) {
       this.indexPoll = setInterval(() => void this.pickUpOthersChanges(), this.indexPollMs);
       this.indexPoll.unref();
@@ -347,6 +365,10 @@ export class ModelSession {
     this.indexPoll = null;
     this.progressThrottle.cancel();
     this.modelsThrottle.cancel();
+    this.downloadsThrottle.cancel();
+    // The downloads go on (they belong to the library); this panel stops showing them.
+    this.unsubscribeDownloads?.();
+    this.unsubscribeDownloads = null;
     if (this.lib) sessionsByLibrary.get(this.lib)?.delete(this);
   }
 
@@ -375,6 +397,30 @@ export class ModelSession {
     if (!this.lib) return;
     this.refreshedAt = Date.now();
     this.tracker.update(this.lib.entries(), this.lib.roots);
+  }
+
+  /** The library's downloads into this panel's state: progress throttled, a finished model shown in the grid at once. */
+  private watchDownloads(lib: Library): void {
+    const queue = DownloadQueue.of(lib);
+    this.state.downloads = this.scrubbedDownloads(queue);
+    if (this.state.downloads.length) this.sendState(['downloads']);
+    this.unsubscribeDownloads = queue.subscribe((event) => {
+      if (event === 'finished') this.syncQuietly();
+      this.downloadsThrottle.schedule();
+    });
+  }
+
+  private sendDownloads(): void {
+    if (!this.lib) return;
+    this.state.downloads = this.scrubbedDownloads(DownloadQueue.of(this.lib));
+    this.sendState(['downloads']);
+  }
+
+  /** Texts of downloads scrubbed of the Civitai token and of a HuggingFace token get may have used. */
+  private scrubbedDownloads(queue: DownloadQueue) {
+    const hf = [process.env.HF_TOKEN, process.env.HUGGING_FACE_HUB_TOKEN].filter((t): t is string => !!t && t.trim().length >= 4).map((t) => t.trim());
+    const clean = (text: string) => hf.reduce((t, s) => t.split(s).join('***'), this.scrub(text));
+    return queue.items().map((d) => ({ ...d, input: clean(d.input), message: d.message === null ? null : clean(d.message) }));
   }
 
   private sendSummary(): void {
@@ -424,6 +470,7 @@ export class ModelSession {
           const delta = this.tracker.takeDelta();
           if (delta.upsert.length || delta.remove.length) this.index.apply(delta.upsert, delta.remove);
           this.state.summary = summarise(this.tracker.all(), this.state.summary);
+          this.state.downloads = this.scrubbedDownloads(DownloadQueue.of(this.lib));
         }
         this.sendState(Object.keys(this.state) as (keyof PanelState)[]);
         this.view.forgetSent();

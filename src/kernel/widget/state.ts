@@ -42,6 +42,7 @@ export function initialState(roots: string[], settings: PanelSettings, flags: { 
     errors: [],
     summary: { ready: false, models: 0, bytes: 0, byStatus: {}, byKind: {}, civitai: flags.civitai, tokenSet: flags.tokenSet, lastScan: null },
     settings: { ...settings },
+    downloads: [],
   };
 }
 

@@ -14,6 +14,7 @@ import {
   type RequestType,
 } from '../protocol';
 import { parseCleanupRequest } from './validate-cleanup';
+import { parseDownloadRequest } from './download-validate';
 
 export const LIMITS = {
   requestId: 128,
@@ -207,6 +208,14 @@ function parseCustom(content: unknown): Incoming {
     case 'empty-trash': {
       const parsed = parseCleanupRequest(request, c, requestId);
       return 'ok' in parsed ? ok(parsed.ok) : fail(parsed.field, parsed.want);
+    }
+    case 'download':
+    case 'download-update':
+    case 'download-cancel':
+    case 'download-retry':
+    case 'download-clear': {
+      const parsed = parseDownloadRequest(request, requestId, c);
+      return 'code' in parsed ? invalid(parsed) : ok(parsed);
     }
     case 'dismiss': {
       const ids = c.ids;

@@ -21,13 +21,15 @@ export interface DetailsViewProps {
   onCopy: (word: string) => void;
   /** The update the last check found for this model, if any. */
   update?: UpdateInfo;
+  /** Fetches the update beside this model (absent on a read-only page). */
+  onDownloadUpdate?: () => void;
 }
 
 type Loaded = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ok'; details: ModelDetails };
 
 const httpsOnly = (url: string) => /^https:\/\//i.test(url);
 
-export function DetailsView({ model, card, nsfwLevel, onClose, onCopy, update }: DetailsViewProps) {
+export function DetailsView({ model, card, nsfwLevel, onClose, onCopy, update, onDownloadUpdate }: DetailsViewProps) {
   const [loaded, setLoaded] = useState<Loaded>({ state: 'loading' });
   const [shown, setShown] = useState<ReadonlySet<number>>(new Set());
 
@@ -78,6 +80,13 @@ export function DetailsView({ model, card, nsfwLevel, onClose, onCopy, update }:
             <dd class="md-details-update">
               {update.current.name} → {update.latest.name} ({[update.latest.baseModel, update.latest.publishedAt?.slice(0, 10), update.latest.size === null ? null : formatBytes(update.latest.size), update.latest.earlyAccess ? 'early access' : null].filter(Boolean).join(', ')})
             </dd>
+            {onDownloadUpdate && (
+              <dd>
+                <button type="button" class="md-link-button" onClick={onDownloadUpdate} title="Download this version into the folder of the one it updates">
+                  Download update
+                </button>
+              </dd>
+            )}
           </>
         )}
         <dt>Added</dt>

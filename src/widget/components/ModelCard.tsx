@@ -8,7 +8,7 @@ import { BASE_LABELS, KIND_LABELS, STATUS_LABELS, displayTitle } from '../filter
 import { formatBytes } from '../format';
 import type { PreviewMedia } from '../previews';
 
-export type CardAction = 'refresh' | 'edit' | 'details' | 'reveal' | 'move' | 'trash' | 'ignore-update' | 'ignore-model';
+export type CardAction = 'refresh' | 'edit' | 'details' | 'reveal' | 'move' | 'trash' | 'ignore-update' | 'ignore-model' | 'download-update';
 
 export interface ModelCardProps {
   card: Card;
@@ -85,7 +85,7 @@ export function ModelCard({ card, index, media, previewFailed, blurred, busy, up
             </span>
           ))}
         </div>
-        {update && <UpdateBadge update={update} onIgnore={(what) => onAction(what, card)} />}
+        {update && <UpdateBadge update={update} readOnly={readOnly} onIgnore={(what) => onAction(what, card)} />}
         {card.trainedWords.length > 0 && (
           <ul class="md-words" aria-label="Trained words (click to copy)">
             {card.trainedWords.slice(0, 8).map((w, i) => (
@@ -134,7 +134,7 @@ export function ModelCard({ card, index, media, previewFailed, blurred, busy, up
 }
 
 /** "Update: v1 → v2" with its date, size and base model, and the two ignore buttons. */
-function UpdateBadge({ update, onIgnore }: { update: UpdateInfo; onIgnore: (what: 'ignore-update' | 'ignore-model') => void }) {
+function UpdateBadge({ update, readOnly, onIgnore }: { update: UpdateInfo; readOnly?: boolean; onIgnore: (what: 'ignore-update' | 'ignore-model' | 'download-update') => void }) {
   const l = update.latest;
   const detail = [l.baseModel, l.publishedAt?.slice(0, 10), l.size === null ? null : formatBytes(l.size), l.earlyAccess ? 'early access' : null].filter(Boolean).join(' · ');
   const page = safeCivitaiUrl(l.pageUrl);
@@ -144,6 +144,11 @@ function UpdateBadge({ update, onIgnore }: { update: UpdateInfo; onIgnore: (what
         Update: {update.current.name} → {page ? <a href={page} target="_blank" rel="noopener noreferrer">{l.name}</a> : l.name}
       </span>
       <span class="md-update-detail">{detail}</span>
+      {!readOnly && (
+        <button type="button" class="md-link-button" onClick={() => onIgnore('download-update')} title="Download this version into the folder of the one it updates">
+          Download update
+        </button>
+      )}
       <button type="button" class="md-link-button" onClick={() => onIgnore('ignore-update')} title="Hide this version (a newer one is shown again)">
         Ignore version
       </button>

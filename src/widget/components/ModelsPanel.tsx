@@ -24,6 +24,7 @@ import { MaintenanceBar } from './MaintenanceBar';
 import { DuplicatesDialog } from './DuplicatesDialog';
 import { MoveDialog } from './MoveDialog';
 import { TrashDialog } from './TrashDialog';
+import { DownloadsView } from './DownloadsView';
 
 /** How long after the library is ready a view without cards waits before asking for them again. */
 export const RESYNC_DELAY_MS = 1000;
@@ -79,9 +80,17 @@ export function ModelsPanel({ model }: { model: PanelClient }) {
 
   const onCopy = async (word: string) => notify((await copyText(word)) ? `Copied “${word}”.` : `Could not copy; select it by hand: ${word}`);
 
+  // The new version goes beside the one it updates; progress shows in the downloads list.
+  const downloadUpdate = (id: string) => {
+    const u = updatesById.get(id);
+    if (!u) return;
+    void model.request('download-update', { id, versionId: u.latest.versionId }).then((reply) => reply.ok && notify(`${u.modelName} ${u.latest.name}: download queued.`));
+  };
+
   const onAction = (action: CardAction, card: Card) => {
     if (action === 'reveal') setRevealed(new Set([...revealed, card.id]));
     else if (action === 'edit' || action === 'details' || action === 'move') setOpen({ dialog: action, id: card.id });
+    else if (action === 'download-update') downloadUpdate(card.id);
     else if (action === 'ignore-update' || action === 'ignore-model') {
       const u = updatesById.get(card.id);
       if (!u) return;
@@ -123,6 +132,7 @@ export function ModelsPanel({ model }: { model: PanelClient }) {
       <Toolbar model={model} root={root} onRoot={setRoot} notify={notify} />
       <ProgressBar progress={progress} />
       <MaintenanceBar model={model} updates={updates} onUpdates={setUpdates} onDuplicates={setDupes} onTrash={() => setTrashOpen(true)} />
+      <DownloadsView model={model} root={root} notify={notify} />
       <FilterBar query={query} onChange={setQuery} kinds={facetMaps.kinds} bases={facetMaps.bases} shown={shownCount} total={total} />
       <div class="md-notice" role="status" aria-live="polite">
         {notice}
@@ -147,7 +157,7 @@ export function ModelsPanel({ model }: { model: PanelClient }) {
       {trashOpen && <TrashDialog model={model} onClose={() => setTrashOpen(false)} notify={notify} />}
       {open && openCard && open.dialog === 'move' && <MoveDialog model={model} card={openCard} onClose={() => setOpen(null)} notify={notify} />}
       {dupes && <DuplicatesDialog result={dupes} cardOf={(id) => cache.card(id)} onClose={() => setDupes(null)} model={model} />}
-      {open && gridCard && open.dialog === 'details' && <DetailsView model={model} card={gridCard} update={updatesById.get(gridCard.id)} nsfwLevel={nsfwLevel} onClose={() => setOpen(null)} onCopy={onCopy} />}
+      {open && gridCard && open.dialog === 'details' && <DetailsView model={model} card={gridCard} update={updatesById.get(gridCard.id)} onDownloadUpdate={model.readOnly ? undefined : () => downloadUpdate(gridCard.id)} nsfwLevel={nsfwLevel} onClose={() => setOpen(null)} onCopy={onCopy} />}
     </div>
   );
 }
