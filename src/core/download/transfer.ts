@@ -3,10 +3,10 @@
  * ranges, and the hashes computed in file order on the way.
  *
  * - The file is cut into chunks handed out in order, so the written prefix of
- *   the `.part` grows from the front and the hasher follows it closely: bytes
- *   that arrive at the hash cursor are hashed from memory, the rest read back
- *   (from the page cache) when the cursor gets there. Memory stays at a few
- *   chunks in flight whatever the file size.
+ *   the `.part` grows from the front and the hash engine follows it closely on
+ *   its worker threads, reading the bytes back from the page cache
+ *   (growing-part.ts). Memory stays at a few chunks in flight and the engine's
+ *   ring whatever the file size.
  * - When no chunk is left, an idle connection takes half of the biggest chunk
  *   still running (a slow or stalled connection is relieved).
  * - Each connection has a stall timeout (no byte for `stallMs`), and each chunk
@@ -23,6 +23,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { backoffDelay, parseRetryAfter, sleep } from '../civitai/backoff';
 import type { AdaptiveLimiter } from '../civitai/limiter';
 import { CancelledError } from '../errors';
+import { HashEngine } from '../hash/hash-engine';
 import type { HashName } from '../hash/names';
 import type { OutboundPolicy } from '../net/outbound-policy';
 import { lstatOrNull, openSafely } from '../safe-fs';
@@ -30,7 +31,7 @@ import { DownloadError, urlForMessage } from './errors';
 import { header, requestFollowing, type Credentials, type HopResponse } from './http-hop';
 import { addRange, contiguousEnd, missingRanges, readPartState, statePathFor, writePartState, type PartState } from './part-state';
 import { classifyFailure } from './status-errors';
-import { StreamHasher } from './stream-hasher';
+import { GrowingPart } from './growing-part';
 
 
 export interface TransferProgress {
@@ -137,6 +138,8 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   let fh: FileHandle | undefined;
+  const engine = new HashEngine({ mainThreadHashes: false });
+  let stopHashing: ((err: Error) => void) | undefined;
   try {
     // The first request: from the first missing byte, conditional on the saved file's identity.
     const firstMissing = state ? missingRanges(state.done, state.size)[0]?.[0] ?? state.size : 0;
@@ -181,7 +184,17 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     if (st.done.length === 0) await fh.truncate(0);
     const resumedFrom = onDisk;
 
-    const hasher = await StreamHasher.create(opts.finalName, size, opts.hashes, /\.(safetensors|sft)$/i.test(opts.finalName));
+    // The hashes follow the written prefix on the engine's worker threads (SHA-256 and AutoV3 each on
+    // its own), reading the bytes back from the page cache: the main thread only receives and writes.
+    const growing = new GrowingPart(fh, opts.partPath, size, () => contiguousEnd(st.done));
+    let hashWarning: string | undefined;
+    const hashing = engine.hashOpenFile(growing, {
+      hashes: opts.hashes,
+      safetensors: /\.(safetensors|sft)$/i.test(opts.finalName),
+      onHeaderWarning: (m) => (hashWarning = m.replace(opts.partPath, opts.finalName)),
+    });
+    hashing.catch(() => undefined);
+    stopHashing = (err) => growing.fail(err);
     const file = fh;
     let lastSave = Date.now();
     let bytesSinceSave = 0;
@@ -192,28 +205,6 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
       lastSave = Date.now();
       const snapshot: PartState = { ...st, done: st.done.map((r) => [r[0], r[1]] as [number, number]) };
       saving = saving.then(() => writePartState(statePath, snapshot)).catch(() => undefined);
-    };
-
-    // The hash follows the written prefix; bytes it is waiting for are hashed straight from memory.
-    const readBuf = Buffer.allocUnsafe(4 * MIB);
-    let hashing: Promise<void> | null = null;
-    let hashFailure: Error | undefined;
-    const pumpHash = (): Promise<void> => (hashing ??= pumpHashOnce());
-    const pumpHashOnce = async () => {
-      // Always yields first, so `hashing` is set before the finally below clears it.
-      await null;
-      try {
-        for (let end = contiguousEnd(st.done); hasher.offset < end; end = contiguousEnd(st.done)) {
-          const n = Math.min(readBuf.length, end - hasher.offset);
-          const { bytesRead } = await file.read(readBuf, 0, n, hasher.offset);
-          if (bytesRead === 0) throw new DownloadError('short_body', `${opts.partPath}: shorter on disk than written`);
-          hasher.update(readBuf.subarray(0, bytesRead));
-        }
-      } catch (err) {
-        hashFailure ??= err as Error;
-      } finally {
-        hashing = null;
-      }
     };
 
     let received = 0;
@@ -231,9 +222,9 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     let failure: Error | undefined;
 
     /** Writes a chunk's bytes from one response body until the chunk ends (its end may move down: a split). */
-    const pour = async (chunk: Chunk, res: HopResponse) => {
+    const pour = async (chunk: Chunk, res: HopResponse, staging: Buffer) => {
       try {
-        await pourBody(chunk, res);
+        await pourBody(chunk, res, staging);
       } catch (err) {
         if (failure || controller.signal.aborted || !isNetworkError(err)) throw err;
         throw new DownloadError('short_body', `${urlForMessage(opts.url)}: the connection ended ${chunk.end - chunk.pos} bytes early (${(err as Error).message})`, true);
@@ -243,26 +234,23 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
         throw new DownloadError('short_body', `${urlForMessage(opts.url)}: the connection ended ${chunk.end - chunk.pos} bytes early`, true);
       }
     };
-    const pourBody = async (chunk: Chunk, res: HopResponse) => {
-      // Received bytes are written in batches of 256 KiB with one writev: a write per 64 KiB
-      // network read cost a thread-pool round trip each and halved the single-connection speed.
-      let pending: Buffer[] = [];
+    const pourBody = async (chunk: Chunk, res: HopResponse, staging: Buffer) => {
+      // Received bytes are copied into the connection's own staging buffer and written once it is
+      // full: one write per batch instead of a thread-pool round trip per 64 KiB network read, and
+      // the network's buffers die young. Holding them across the write's await got them promoted,
+      // and V8 then ran a full collection every few megabytes (80 per GiB, 1.4 s of CPU).
       let pendingLen = 0;
       const flush = async () => {
         if (pendingLen === 0) return;
-        const bufs = pending;
         const at = chunk.pos;
         const len = pendingLen;
-        pending = [];
+        await writeAll(file, staging.subarray(0, len), at);
         pendingLen = 0;
-        await writeBatch(file, bufs, len, at);
-        // Bytes the hash is waiting for right now are hashed from memory, not read back.
-        if (!hashing && hasher.offset === at && contiguousEnd(st.done) === at) for (const b of bufs) hasher.update(b);
         chunk.pos += len;
         received += len;
         bytesSinceSave += len;
         st.done = addRange(st.done, at, at + len);
-        void pumpHash();
+        growing.notify();
         saveState();
         report(running());
       };
@@ -271,10 +259,14 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
           if (failure) break;
           const take = Math.min(data.length, chunk.end - chunk.pos - pendingLen);
           if (take <= 0) break;
-          pending.push(take === data.length ? data : data.subarray(0, take));
-          pendingLen += take;
           chunk.lastData = Date.now();
-          if (pendingLen >= BATCH || chunk.pos + pendingLen >= chunk.end) await flush();
+          for (let off = 0; off < take; ) {
+            const n = Math.min(take - off, staging.length - pendingLen);
+            data.copy(staging, pendingLen, off, off + n);
+            pendingLen += n;
+            off += n;
+            if (pendingLen === staging.length || chunk.pos + pendingLen >= chunk.end) await flush();
+          }
           if (chunk.pos >= chunk.end) break;
         }
       } finally {
@@ -300,6 +292,7 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
 
     const worker = async (initial?: HopResponse) => {
       let res = initial;
+      const staging = Buffer.allocUnsafeSlow(BATCH);
       for (;;) {
         if (failure || controller.signal.aborted) {
           discard(res?.body);
@@ -327,7 +320,7 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
           }
           chunk.body = res.body;
           chunk.lastData = Date.now();
-          await pour(chunk, res);
+          await pour(chunk, res, staging);
           chunk.attempts = 0;
         } catch (err) {
           discard(res?.body);
@@ -388,14 +381,13 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     if (failure) throw failure;
     if (contiguousEnd(st.done) < size && size > 0) throw new DownloadError('short_body', `${urlForMessage(opts.url)}: ${size - contiguousEnd(st.done)} bytes missing`, true);
     const lastByteAt = Date.now();
-    while (hasher.offset < size) {
-      await pumpHash();
-      if (hashFailure) throw hashFailure;
-    }
-    const hashes = hasher.result();
-    return { size, hashes, fetched: received, resumedFrom, hashTailMs: Date.now() - lastByteAt, hashWarning: hasher.warning };
+    const { hashes } = await hashing;
+    return { size, hashes, fetched: received, resumedFrom, hashTailMs: Date.now() - lastByteAt, hashWarning };
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
+    // A hash read still waiting for bytes that will not come fails, so the engine lets go of the .part.
+    stopHashing?.(new CancelledError(urlForMessage(opts.url)));
+    await engine.close().catch(() => undefined);
     await fh?.close().catch(() => undefined);
   }
 }
@@ -424,18 +416,6 @@ function discard(body: HopResponse['body'] | undefined): void {
   if (!body) return;
   body.on('error', () => undefined);
   body.destroy();
-}
-
-async function writeBatch(fh: FileHandle, bufs: Buffer[], len: number, position: number): Promise<void> {
-  let written = 0;
-  try {
-    written = (await fh.writev(bufs, position)).bytesWritten;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') throw new DownloadError('disk_full', `the disk is full (writing the .part); free some space and run get again to resume`);
-    throw err;
-  }
-  if (written < len) await writeAll(fh, Buffer.concat(bufs).subarray(written), position + written);
 }
 
 async function writeAll(fh: FileHandle, bytes: Buffer, position: number): Promise<void> {

@@ -7,6 +7,9 @@
  * on both cores. CRC-32 through zlib is cheap enough to ride along on the main
  * thread. Small files are hashed on the main thread alone: for them, waking a
  * worker costs more than it saves.
+ *
+ * A download asks for no heavy stream on the main thread (`mainTakesOne`
+ * false): there the main thread receives and writes the bytes.
  */
 import type { StreamSpec } from './streams';
 
@@ -19,10 +22,11 @@ export interface LaneAssignment {
   workers: StreamSpec[][];
 }
 
-export function assignLanes(streams: StreamSpec[], fileSize: number, workerMinFileSize = WORKER_MIN_FILE_SIZE): LaneAssignment {
+export function assignLanes(streams: StreamSpec[], fileSize: number, workerMinFileSize = WORKER_MIN_FILE_SIZE, mainTakesOne = true): LaneAssignment {
   if (fileSize < workerMinFileSize) return { main: [...streams], workers: [] };
   const heavy = streams.filter((s) => s.end - s.start > SMALL_STREAM && s.algo !== 'crc32');
   const main = streams.filter((s) => !heavy.includes(s));
+  if (!mainTakesOne) return { main, workers: heavy.map((s) => [s]) };
   const [first, ...rest] = heavy;
   if (first) main.unshift(first);
   return { main, workers: rest.map((s) => [s]) };

@@ -37,7 +37,17 @@ export interface HashFileOptions {
    * a fresh descriptor. Default: 6 tries with backoff from 250 ms.
    */
   retry?: IoRetryOptions;
+  /** Whether AutoV3 applies, when the source's name does not tell (a download's `.part`); default: by extension. */
+  safetensors?: boolean;
+  /**
+   * With this, a safetensors header that does not parse skips AutoV3 (told here)
+   * instead of failing the file: a download keeps its other hashes.
+   */
+  onHeaderWarning?: (message: string) => void;
 }
+
+/** What the engine reads from: a ResumableFile, or a download's `.part` that is still being written. */
+export type BlockSource = Pick<ResumableFile, 'file' | 'size' | 'read'>;
 
 export interface HashFileResult {
   file: string;
@@ -62,6 +72,11 @@ export interface HashEngineOptions {
   blockSize?: number;
   /** Read buffers in the ring (default SLOT_COUNT, at least 2). */
   slotCount?: number;
+  /**
+   * false: every heavy stream on a worker of its own, none on the main thread
+   * (a download's main thread is busy receiving and writing). Default true.
+   */
+  mainThreadHashes?: boolean;
 }
 
 export class HashEngine {
@@ -97,7 +112,7 @@ export class HashEngine {
    * for its fingerprint, probe and hashes). The caller closes it. Its retry
    * options are the ones it was opened with.
    */
-  hashOpenFile(source: ResumableFile, options: Omit<HashFileOptions, 'retry'> = {}): Promise<HashFileResult> {
+  hashOpenFile(source: BlockSource, options: Omit<HashFileOptions, 'retry'> = {}): Promise<HashFileResult> {
     return this.enqueue(() => this.run(source, options));
   }
 
@@ -114,15 +129,20 @@ export class HashEngine {
     await Promise.all(lanes.map((l) => l.terminate()));
   }
 
-  private async run(source: ResumableFile, { hashes = DEFAULT_HASHES, onProgress, signal }: HashFileOptions): Promise<HashFileResult> {
+  private async run(source: BlockSource, { hashes = DEFAULT_HASHES, onProgress, signal, safetensors, onHeaderWarning }: HashFileOptions): Promise<HashFileResult> {
     const file = source.file;
     if (signal?.aborted) throw new CancelledError(file);
     const size = source.size;
     let tensorDataOffset: number | undefined;
-    if (hashes.includes('AutoV3') && hasSafetensorsExtension(file)) {
+    if (hashes.includes('AutoV3') && (safetensors ?? hasSafetensorsExtension(file))) {
       const prefix = Buffer.alloc(8);
-      const bytesRead = await source.read(prefix, 0, 8, 0);
-      tensorDataOffset = 8 + checkHeaderLength(file, prefix.subarray(0, bytesRead), size);
+      const bytesRead = await source.read(prefix, 0, Math.min(8, size), 0);
+      try {
+        tensorDataOffset = 8 + checkHeaderLength(file, prefix.subarray(0, bytesRead), size);
+      } catch (err) {
+        if (!onHeaderWarning) throw err;
+        onHeaderWarning((err as Error).message);
+      }
     }
     const streams = planStreams({ size, hashes, tensorDataOffset });
     const digests = await this.hashStreams(source, file, size, streams, onProgress, signal);
@@ -130,14 +150,14 @@ export class HashEngine {
   }
 
   private async hashStreams(
-    source: ResumableFile,
+    source: BlockSource,
     file: string,
     size: number,
     streams: StreamSpec[],
     onProgress: HashFileOptions['onProgress'],
     signal: AbortSignal | undefined,
   ): Promise<Partial<Record<StreamId, string>>> {
-    const { main, workers } = assignLanes(streams, size, this.options.workerMinFileSize);
+    const { main, workers } = assignLanes(streams, size, this.options.workerMinFileSize, this.options.mainThreadHashes ?? true);
     const mainDigests = await Promise.all(main.map(async (spec) => ({ spec, digest: await createDigest(spec.algo) })));
     const lanes = this.takeLanes(workers.length);
     const job: Job = { id: ++this.jobCounter, pending: new Array(this.slots.length).fill(0), results: new Map(), failure: null, wake: () => {} };
@@ -198,7 +218,7 @@ export class HashEngine {
   }
 
   /** One block; transient failures are retried inside, from this same offset. */
-  private read(source: ResumableFile, buf: Buffer, at: number, length: number, position: number): Promise<number> {
+  private read(source: BlockSource, buf: Buffer, at: number, length: number, position: number): Promise<number> {
     return source.read(buf, at, length, position);
   }
 
