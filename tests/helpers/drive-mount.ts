@@ -38,6 +38,11 @@ export interface DriveConfig {
   random?: { seed: number; perRead: number; errno?: DriveErrno; forMs?: number } | null;
   /** Truncate the source file to `toSize` once `afterBytes` of it were read through the mount. */
   shrink?: { path: string; afterBytes: number; toSize: number }[];
+  /**
+   * The next `times` (default 1) creates / writes / renames (onto the new name) of a path ending
+   * with `endsWith` fail with `errno`; `partial` writes store half their bytes first.
+   */
+  writeFaults?: { op: 'create' | 'write' | 'rename'; endsWith?: string; errno?: Exclude<DriveErrno, 'SHORT'>; times?: number; partial?: boolean }[];
   /** Kernel attribute/entry cache in seconds (default 1, libfuse's). Only at mount time. */
   attrTimeout?: number;
 }
@@ -49,6 +54,9 @@ export interface FileCounters {
   stats: number;
   bytes: number;
   reads: number;
+  /** Successful write calls on the file, and renames that gave a file this name. */
+  writes: number;
+  renamesOnto: number;
 }
 
 export interface DriveCounters {
@@ -59,6 +67,8 @@ export interface DriveCounters {
   faults: { path: string; offset: number; size: number; errno: string }[];
   /** Faults that fired (each fails the reads at its spot for a while). */
   injected: number;
+  /** Creates, writes and renames that a write fault failed. */
+  writeFaults: { op: string; path: string; errno: string }[];
 }
 
 export interface DriveMount {
