@@ -11,7 +11,11 @@ operation is passed to a real source folder, with
   - a file that shrinks (is truncated in the source folder) while it is read,
   - a file planted at a path right after a lookup found nothing there (a race),
   - hard links refused (EPERM), as on Drive's mount,
-and counters per file (opens, stats, bytes read) and per folder (readdirs).
+  - write faults: the next N creates, writes or renames whose path ends with a
+    given text fail (a write can first store half its bytes, as a connection
+    that drops mid-upload leaves a partial file),
+and counters per file (opens, stats, bytes read, writes, renames onto it) and
+per folder (readdirs), and of planted files.
 
 Controlled through a Unix socket: one JSON object per line in, one per line out.
 Prints "MOUNTED" on stdout once the kernel has called init (the mount is up).
@@ -41,13 +45,15 @@ class Counters:
         self.files = {}
         self.dirs = {}
         self.faults = []
+        # Writes, creates and renames that failed by a write fault.
+        self.write_faults = []
         # Fault specs that fired (a spec fails every read at its spot for a while: several failed reads).
         self.injected = 0
         # Files planted by plantOnMiss.
         self.planted = 0
 
     def file(self, path):
-        return self.files.setdefault(path, {'opens': 0, 'stats': 0, 'bytes': 0, 'reads': 0})
+        return self.files.setdefault(path, {'opens': 0, 'stats': 0, 'bytes': 0, 'reads': 0, 'writes': 0, 'renamesOnto': 0})
 
     def bump_file(self, path, key, n=1):
         with self.lock:
@@ -59,7 +65,8 @@ class Counters:
 
     def snapshot(self):
         with self.lock:
-            return {'files': {k: dict(v) for k, v in self.files.items()}, 'readdirs': dict(self.dirs), 'faults': list(self.faults), 'injected': self.injected, 'planted': self.planted}
+            return {'files': {k: dict(v) for k, v in self.files.items()}, 'readdirs': dict(self.dirs), 'faults': list(self.faults),
+                    'injected': self.injected, 'planted': self.planted, 'writeFaults': list(self.write_faults)}
 
 
 class DriveLike(Operations):
@@ -115,6 +122,13 @@ class DriveLike(Operations):
                 self.refuse_links = bool(config['refuseLinks'])
             elif not hasattr(self, 'refuse_links'):
                 self.refuse_links = False
+            if 'writeFaults' in config:
+                # [{op: 'create'|'write'|'rename', endsWith, errno, times, partial}]: the next `times`
+                # (default 1) such operations on a path ending with `endsWith` fail (for a rename: the
+                # new name). `partial` (writes): half of the bytes reach the file before the failure.
+                self.write_specs = [dict(w, left=w.get('times', 1)) for w in config['writeFaults']]
+            elif not hasattr(self, 'write_specs'):
+                self.write_specs = []
 
     def disconnect(self, seconds):
         with self.lock:
@@ -180,6 +194,17 @@ class DriveLike(Operations):
                         with self.counters.lock:
                             self.counters.planted += 1
 
+    def _write_fault(self, op, path):
+        """The spec of a write fault this operation meets (its count used up), or None."""
+        with self.lock:
+            for w in self.write_specs:
+                if w['op'] == op and w['left'] > 0 and path.endswith(w.get('endsWith', '')):
+                    w['left'] -= 1
+                    with self.counters.lock:
+                        self.counters.write_faults.append({'op': op, 'path': path, 'errno': w.get('errno', 'ENOTCONN')})
+                    return w
+        return None
+
     def _throttle(self, n):
         if self.bandwidth <= 0:
             return
@@ -239,6 +264,9 @@ class DriveLike(Operations):
 
     def create(self, path, mode, fi=None):
         self._check_connected()
+        w = self._write_fault('create', path)
+        if w:
+            raise FuseOSError(ERRNOS[w.get('errno', 'ENOTCONN')])
         self.counters.bump_file(path, 'opens')
         self._wait(self.open_ms)
         return self._os(os.open, self._full(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -260,6 +288,12 @@ class DriveLike(Operations):
 
     def write(self, path, data, offset, fh):
         self._check_connected()
+        w = self._write_fault('write', path)
+        if w:
+            if w.get('partial'):
+                self._os(os.pwrite, fh, data[: len(data) // 2], offset)
+            raise FuseOSError(ERRNOS[w.get('errno', 'ENOTCONN')])
+        self.counters.bump_file(path, 'writes')
         return self._os(os.pwrite, fh, data, offset)
 
     def truncate(self, path, length, fh=None):
@@ -293,6 +327,10 @@ class DriveLike(Operations):
 
     def rename(self, old, new):
         self._check_connected()
+        w = self._write_fault('rename', new)
+        if w:
+            raise FuseOSError(ERRNOS[w.get('errno', 'ENOTCONN')])
+        self.counters.bump_file(new, 'renamesOnto')
         self._os(os.rename, self._full(old), self._full(new))
 
     def link(self, target, source):

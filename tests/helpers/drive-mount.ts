@@ -42,6 +42,11 @@ export interface DriveConfig {
   plantOnMiss?: { path: string; afterMisses?: number; content?: string }[];
   /** link(2) fails with EPERM, as on Drive's mount. */
   refuseLinks?: boolean;
+  /**
+   * The next `times` (default 1) creates / writes / renames (onto the new name) of a path ending
+   * with `endsWith` fail with `errno`; `partial` writes store half their bytes first.
+   */
+  writeFaults?: { op: 'create' | 'write' | 'rename'; endsWith?: string; errno?: Exclude<DriveErrno, 'SHORT'>; times?: number; partial?: boolean }[];
   /** Kernel attribute/entry cache in seconds (default 1, libfuse's). Only at mount time. */
   attrTimeout?: number;
 }
@@ -53,6 +58,9 @@ export interface FileCounters {
   stats: number;
   bytes: number;
   reads: number;
+  /** Successful write calls on the file, and renames that gave a file this name. */
+  writes: number;
+  renamesOnto: number;
 }
 
 export interface DriveCounters {
@@ -65,6 +73,8 @@ export interface DriveCounters {
   injected: number;
   /** Files written by plantOnMiss. */
   planted: number;
+  /** Creates, writes and renames that a write fault failed. */
+  writeFaults: { op: string; path: string; errno: string }[];
 }
 
 export interface DriveMount {

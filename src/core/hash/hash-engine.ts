@@ -1,13 +1,16 @@
 /**
  * The hashing engine: one read of a file feeds every hash asked for.
  *
- * The file is read in 4 MiB blocks into a ring of reused shared buffers. While
+ * The file is read in 2 MiB blocks into a ring of reused shared buffers. While
  * the main thread hashes block i, the read of block i+1 is already under way
  * (libuv's thread pool does the I/O), and worker threads hash block i for their
  * own streams straight from the shared buffer. A buffer is read into again only
- * when every worker has acknowledged it, so memory stays at the ring's 16 MiB
- * whatever the file size. (Measured: 2-4 MiB blocks beat both 1 MiB, where the
- * per-read overhead shows, and 8 MiB, where page faults on the larger ring do.)
+ * when every worker has acknowledged it, so memory stays at the ring's 6 MiB
+ * whatever the file size. A first touch of a fresh page costs about 14 us on
+ * the VMs this runs on, so every MiB of ring costs 3.5 ms per process: 2 MiB x 3
+ * took 747 ms (default hashes, 1 GiB, median of 5 fresh processes) against 814
+ * ms for 4 MiB x 4; 1 MiB blocks lose again to the per-read and per-message
+ * overhead (docs/benchmarks.md, "Block size").
  *
  * One engine hashes one file at a time (calls queue): reading two files at once
  * from one disk, or one network mount, is slower than reading them in turn.
@@ -22,8 +25,8 @@ import { feedBlock, planStreams, toFileHashes, type StreamId, type StreamSpec } 
 import { WorkerLane } from './worker-lane';
 import type { FromWorker } from './worker-protocol';
 
-export const BLOCK_SIZE = 4 * 1024 * 1024;
-export const SLOT_COUNT = 4;
+export const BLOCK_SIZE = 2 * 1024 * 1024;
+export const SLOT_COUNT = 3;
 
 export interface HashFileOptions {
   /** Which hashes; default SHA256, AutoV1, AutoV2 and AutoV3 (the last for safetensors only). */
@@ -171,7 +174,7 @@ export class HashEngine {
     let offset = streams.reduce((m, s) => Math.min(m, s.start), end);
     // Without workers two buffers suffice (one hashed, one being read). Touching
     // fewer pages matters: a first-touch page fault costs about 14 us on this VM,
-    // 60 ms for a 16 MiB ring.
+    // 3.5 ms per MiB.
     const ring = lanes.length > 0 ? this.slots.length : 2;
     let finished = false;
     try {

@@ -41,7 +41,7 @@ export async function completePendingSidecars(ctx: ScanContext, pending: ModelEn
     const parent = parents.models.get(modelId);
     if (parent) done.push({ entry: cleared, parent });
   }
-  await addParentToSidecars(ctx.root, done, (w) => addWarning(ctx.report, w.path, w.message));
+  await addParentToSidecars(ctx.root, done, (w) => addWarning(ctx.report, w.path, w.message), ctx.io?.retry);
   ctx.emit();
 }
 
@@ -62,7 +62,14 @@ async function writeWithParents(ctx: ScanContext, found: { entry: ModelEntry; ve
     parent: parents.models.get(version.modelId),
   }));
   for (const job of jobs) ctx.store.put(job.entry);
-  const sidecarOptions: SidecarOptions = { previews: options.previews !== false, nsfwLevel: options.nsfwLevel ?? 2, signal: options.signal, policy: ctx.policy };
+  const sidecarOptions: SidecarOptions = {
+    previews: options.previews !== false,
+    nsfwLevel: options.nsfwLevel ?? 2,
+    signal: options.signal,
+    policy: ctx.policy,
+    retry: ctx.io?.retry,
+    listings: ctx.io?.listings,
+  };
   const written = await syncSidecars(ctx.root, jobs, sidecarOptions, (w) => addWarning(ctx.report, w.path, w.message));
   for (const entry of written.entries) ctx.store.put(entry);
   ctx.report.previewsWritten += written.previews;

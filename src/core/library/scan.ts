@@ -56,6 +56,8 @@ export interface ScanContext {
   report: ScanReport;
   progress: ScanProgress;
   emit: () => void;
+  /** Set by the scan of this root: its retry policy (with the Drive guard) and its walk's folder listings, for the sidecar writes. */
+  io?: { retry: IoRetryOptions; listings: ReadonlyMap<string, Promise<readonly string[] | undefined>> };
 }
 
 /**
@@ -95,6 +97,7 @@ export async function scanRoot(ctx: ScanContext, options: ScanOptions): Promise<
   // Listings from the walk serve the sidecar step: one readdir per folder in all.
   const listings = new Map<string, Promise<string[] | undefined>>();
   let walkIncomplete = false;
+  ctx.io = { retry, listings };
 
   progress.phase = 'walk';
   ctx.emit();

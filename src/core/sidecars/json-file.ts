@@ -5,6 +5,7 @@
  */
 import { basename } from 'node:path';
 import { describeFsError } from '../errors';
+import { isTransientIoError } from '../io/transient';
 import { readFileCapped } from '../read-capped';
 
 /** Sidecars larger than this are refused unread. */
@@ -16,7 +17,7 @@ export type JsonRead =
   | { kind: 'empty' }
   | { kind: 'ok'; value: unknown; text: string }
   /** `refused`: not a regular file (a link, a FIFO): left alone by readers and writers alike. */
-  | { kind: 'bad'; reason: string; refused?: true };
+  | { kind: 'bad'; reason: string; refused?: true; transient?: unknown };
 
 /** Reads and parses `file`; never throws. `missing` only for ENOENT/ENOTDIR. */
 export async function readJsonCapped(file: string, maxBytes = MAX_SIDECAR_BYTES): Promise<JsonRead> {
@@ -29,7 +30,8 @@ export async function readJsonCapped(file: string, maxBytes = MAX_SIDECAR_BYTES)
     case 'too_large':
       return { kind: 'bad', reason: read.size === null ? `too large (over ${maxBytes} bytes)` : `too large (${read.size} bytes; a sidecar is at most ${maxBytes})` };
     case 'unreadable':
-      return { kind: 'bad', reason: `unreadable (${describeFsError(read.error)})` };
+      // A mount failing for a moment (transient) is not an unusable file: writers retry on it.
+      return { kind: 'bad', reason: `unreadable (${describeFsError(read.error)})`, ...(isTransientIoError(read.error) ? { transient: read.error } : {}) };
   }
   let text = read.bytes.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -53,6 +55,11 @@ export function refusedSidecarWarning(file: string, reason: string): string {
 /** `name.json: reason`, the form every sidecar warning takes. */
 export function sidecarWarning(file: string, reason: string): string {
   return `${basename(file)}: ${reason}`;
+}
+
+/** A writer must not decide on a read the mount failed: the failure is thrown, and the write retried. */
+export function throwIfTransient(read: JsonRead): void {
+  if (read.kind === 'bad' && read.transient !== undefined) throw read.transient;
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

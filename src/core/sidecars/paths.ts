@@ -19,8 +19,8 @@ export const MAX_NAME_BYTES = 255;
 
 /** A write that would leave the library root, or a name that is not a plain file name. */
 export class UnsafePathError extends ModeldeckError {
-  constructor(readonly target: string, reason: string) {
-    super('unsafe_path', `${target}: refused to write: ${reason}`);
+  constructor(readonly target: string, reason: string, options?: { cause?: unknown }) {
+    super('unsafe_path', `${target}: refused to write: ${reason}`, options);
   }
 }
 
@@ -85,7 +85,8 @@ export async function checkedTarget(root: string, target: string): Promise<strin
     realRoot = await realpath(absRoot);
     realParent = await realpath(dirname(abs));
   } catch (err) {
-    throw new UnsafePathError(target, `cannot resolve its folder (${describeFsError(err)})`);
+    // The cause tells a mount failing for a moment (retried by the writers) from a folder that is not there.
+    throw new UnsafePathError(target, `cannot resolve its folder (${describeFsError(err)})`, { cause: err });
   }
   if (!inside(realRoot, realParent)) {
     throw new UnsafePathError(target, `its folder resolves to ${realParent}, outside the library root ${realRoot} (a symlinked folder?)`);
@@ -118,8 +119,31 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
   } catch (err) {
     throw new SidecarWriteError(target, `cannot write (${describeFsError(err)})`, { cause: err });
   } finally {
-    if (!written) await unlink(tmp).catch(() => undefined);
+    if (!written) await removeTemp(tmp);
+    else await removeStrandedTemps();
   }
+}
+
+/**
+ * Temporary files a dropped mount did not let us remove. The target never saw
+ * them (only a finished file is renamed onto it); they are removed after the
+ * next write that works, when the mount answers again.
+ */
+const strandedTemps = new Set<string>();
+
+async function removeTemp(tmp: string): Promise<void> {
+  try {
+    await unlink(tmp);
+    strandedTemps.delete(tmp);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') strandedTemps.delete(tmp);
+    else strandedTemps.add(tmp);
+  }
+}
+
+async function removeStrandedTemps(): Promise<void> {
+  await Promise.all([...strandedTemps].map(removeTemp));
 }
 
 /** A short hidden name beside `target` (short so that a long model name still fits in 255 bytes). */

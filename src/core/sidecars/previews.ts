@@ -12,20 +12,28 @@
  *   (an HTML error page, a video, garbage) is an error and nothing is written.
  *   WebP is not asked for (`Accept`), so Civitai's image server answers JPEG
  *   or PNG, which every reader decodes.
- * - Downloads stream into a temporary file in the model's folder, capped in
- *   size while streaming, then are renamed: a preview is whole or absent.
+ * - Downloads are capped in size while they stream (10 MB by default), held in
+ *   memory, then written to a temporary file in the model's folder and renamed:
+ *   a preview is whole or absent. Holding the bytes lets a write that a flaky
+ *   mount (Drive) refuses for a moment be tried again without downloading the
+ *   image again (retry-transient.ts).
+ * - The model's folder is listed once for all its previews (or not at all when
+ *   the caller has its listing, as a scan has from its walk). Just before the
+ *   rename the exact target name is checked again (one stat, not a listing).
  * - An existing preview (any A1111-found name or any `.preview.*`, such as the
  *   `.preview.jpg`/`.webp` earlier modeldeck versions wrote) is never replaced
  *   unless asked.
  */
-import { readdir, rename, unlink } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import pLimit from 'p-limit';
 import type { PreviewImage } from '../civitai/parse';
 import { OutboundPolicy, RefusedUrlError } from '../net';
-import { openSafely } from '../safe-fs';
+import { lstatOrNull } from '../safe-fs';
+import type { IoRetryOptions } from '../io/resumable-file';
+import { retryTransient } from '../io/retry-transient';
 import { CancelledError, ModeldeckError, describeFsError } from '../errors';
-import { checkedTarget, sidecarBase, tempPathFor } from './paths';
+import { checkedTarget, sidecarBase, writeFileAtomic } from './paths';
 import { findPreview } from './read-peers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -124,6 +132,10 @@ export interface DownloadPreviewOptions {
   /** Replace an existing preview. Default false. */
   overwrite?: boolean;
   signal?: AbortSignal;
+  /** The names in the model's folder, when the caller has listed it already (no readdir then). */
+  listing?: readonly string[];
+  /** How writes a flaky mount refuses for a moment are tried again (default as model reads). */
+  retry?: IoRetryOptions;
 }
 
 /** The one name modeldeck gives a preview it writes (see the top of this file). */
@@ -142,12 +154,12 @@ export async function downloadPreview(root: string, url: string, modelPath: stri
   const timeoutMs = options.timeoutMs ?? DEFAULT_PREVIEW_TIMEOUT_MS;
   const fail = (reason: string, cause?: unknown) => new PreviewError(modelPath, reason, cause ? { cause } : undefined);
   const targetName = previewTargetName(modelPath);
+  const retry = { ...options.retry, signal: options.retry?.signal ?? options.signal };
   // Validates the folder (inside the root, also after symlinks) before any byte arrives.
-  const probe = await checkedTarget(root, targetName);
-  const realDir = dirname(probe);
+  const probe = await retryTransient(targetName, () => checkedTarget(root, targetName), retry);
   const stem = basename(sidecarBase(modelPath));
   if (!options.overwrite) {
-    const have = await previewIn(realDir, stem);
+    const have = options.listing ? findPreview(stem, options.listing) : await previewIn(dirname(probe), stem);
     if (have) throw fail(`${have} already exists`);
   }
   if (options.signal?.aborted) throw new CancelledError(`preview for ${basename(modelPath)}`);
@@ -161,8 +173,6 @@ export async function downloadPreview(root: string, url: string, modelPath: stri
   const onAbort = () => controller.abort(options.signal!.reason);
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
-  const tmp = tempPathFor(probe);
-  let done = false;
   try {
     const body = await openImageStream(url, options.policy ?? defaultPolicy(), controller.signal, timeoutMs, fail);
     const declared = Number(body.headers['content-length']);
@@ -170,43 +180,45 @@ export async function downloadPreview(root: string, url: string, modelPath: stri
       body.stream.destroy();
       throw fail(`image is ${declared} bytes, over the ${maxBytes}-byte cap`);
     }
-    const fh = await openSafely(tmp, 'create');
     let type: ImageType | null = null;
     let head = Buffer.alloc(0);
     let total = 0;
-    try {
-      for await (const chunk of body.stream as AsyncIterable<Buffer>) {
-        total += chunk.length;
-        if (total > maxBytes) {
-          body.stream.destroy();
-          throw fail(`image is over the ${maxBytes}-byte cap`);
-        }
-        if (!type && head.length < 12) {
-          head = Buffer.concat([head, chunk.subarray(0, 12 - head.length)]);
-          if (head.length >= 12) {
-            type = sniffImageType(head);
-            if (!type) {
-              body.stream.destroy();
-              throw fail(`not an image (the bytes are not PNG, JPEG, WebP or GIF)`);
-            }
+    const chunks: Buffer[] = [];
+    for await (const chunk of body.stream as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > maxBytes) {
+        body.stream.destroy();
+        throw fail(`image is over the ${maxBytes}-byte cap`);
+      }
+      if (!type && head.length < 12) {
+        head = Buffer.concat([head, chunk.subarray(0, 12 - head.length)]);
+        if (head.length >= 12) {
+          type = sniffImageType(head);
+          if (!type) {
+            body.stream.destroy();
+            throw fail(`not an image (the bytes are not PNG, JPEG, WebP or GIF)`);
           }
         }
-        await fh.write(chunk);
       }
-    } finally {
-      await fh.close();
+      chunks.push(chunk);
     }
     type = type ?? sniffImageType(head);
     if (!type) throw fail(total === 0 ? 'empty response' : 'not an image (the bytes are not PNG, JPEG, WebP or GIF)');
-    const target = await checkedTarget(root, targetName);
-    if (!options.overwrite) {
-      // Another job (or tool) may have saved one meanwhile; the window is this stat.
-      const have = await previewIn(realDir, stem);
-      if (have) throw fail(`${have} already exists`);
-    }
-    await rename(tmp, target);
-    done = true;
-    return basename(target);
+    const bytes = Buffer.concat(chunks, total);
+    clearTimeout(timer); // the download is whole; the time limit was for it, not for a slow mount's write
+    return await retryTransient(
+      targetName,
+      async () => {
+        const target = await checkedTarget(root, targetName);
+        // Another job (or tool) may have saved one meanwhile under our name; the window is this stat.
+        if (!options.overwrite && (await lstatOrNull(target))) throw fail(`${basename(target)} already exists`);
+        await writeFileAtomic(target, bytes);
+        return basename(target);
+      },
+      retry,
+    ).catch((err) => {
+      throw err instanceof PreviewError ? err : fail((err as Error).message, err);
+    });
   } catch (err) {
     if (options.signal?.aborted) throw new CancelledError(`preview for ${basename(modelPath)}`);
     const refused = refusalIn(err);
@@ -217,7 +229,6 @@ export async function downloadPreview(root: string, url: string, modelPath: stri
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
-    if (!done) await unlink(tmp).catch(() => undefined);
   }
 }
 
@@ -304,10 +315,12 @@ export interface PreviewResult {
   error?: string;
 }
 
-export interface DownloadPreviewsOptions extends Omit<DownloadPreviewOptions, 'overwrite'> {
+export interface DownloadPreviewsOptions extends Omit<DownloadPreviewOptions, 'overwrite' | 'listing'> {
   /** Downloads at once. Default 4. */
   concurrency?: number;
   overwrite?: boolean;
+  /** Folder listings the caller already has (a scan's walk), by the folder's absolute path. */
+  listings?: ReadonlyMap<string, Promise<readonly string[] | undefined>>;
 }
 
 /**
@@ -316,19 +329,33 @@ export interface DownloadPreviewsOptions extends Omit<DownloadPreviewOptions, 'o
  */
 export async function downloadPreviews(root: string, jobs: readonly PreviewJob[], options: DownloadPreviewsOptions = {}): Promise<PreviewResult[]> {
   const limit = pLimit(Math.max(1, options.concurrency ?? 4));
-  const { concurrency: _c, ...one } = options;
+  const { concurrency: _c, listings: given, ...one } = options;
   void _c;
+  // One listing per folder for all its previews (a readdir is a round trip on Drive).
+  const listings = new Map<string, Promise<string[]>>();
+  const listingOf = (dir: string): Promise<string[]> => {
+    let names = listings.get(dir);
+    if (!names) {
+      const known = given?.get(dir);
+      names = (known ? known.then((n) => n ?? readdir(dir)) : readdir(dir)).then((n) => [...n]).catch(() => [] as string[]);
+      listings.set(dir, names);
+    }
+    return names;
+  };
   return Promise.all(
     jobs.map((job) =>
       limit(async (): Promise<PreviewResult> => {
         if (options.signal?.aborted) return { error: 'cancelled' };
         const overwrite = job.overwrite ?? options.overwrite ?? false;
+        const listing = await listingOf(dirname(job.modelPath));
         if (!overwrite) {
-          const have = await existingPreview(job.modelPath);
+          const have = findPreview(basename(sidecarBase(job.modelPath)), listing);
           if (have) return { existing: have };
         }
         try {
-          return { file: await downloadPreview(root, job.url, job.modelPath, { ...one, overwrite }) };
+          const file = await downloadPreview(root, job.url, job.modelPath, { ...one, overwrite, listing });
+          listing.push(file);
+          return { file };
         } catch (err) {
           return { error: err instanceof Error ? err.message : String(err) };
         }

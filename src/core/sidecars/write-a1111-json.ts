@@ -9,7 +9,7 @@
 import type { Model, ModelVersion } from '../civitai/parse';
 import { isLoraFamily, type ModelKind } from '../probe/types';
 import { htmlToText } from './html-text';
-import { isPlainObject, jsonKind, readJsonCapped, refusedSidecarWarning } from './json-file';
+import { isPlainObject, jsonKind, readJsonCapped, refusedSidecarWarning, throwIfTransient } from './json-file';
 import { pythonStyleJson } from './json-write';
 import { checkedTarget, sidecarBase, writeFileAtomic } from './paths';
 import type { SidecarWriteResult } from './write-civitai-info';
@@ -96,6 +96,7 @@ export async function mergeA1111Json(
   const fields = isVersion(from) ? a1111FieldsFromVersion(from, kind, options.parent) : from;
   const target = await checkedTarget(root, sidecarBase(modelPath) + '.json');
   const existing = await readJsonCapped(target);
+  throwIfTransient(existing);
   let data: Record<string, unknown>;
   if (existing.kind === 'missing' || existing.kind === 'empty') data = {};
   else if (existing.kind === 'ok' && isPlainObject(existing.value)) data = existing.value;

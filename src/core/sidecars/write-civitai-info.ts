@@ -22,7 +22,7 @@
 import type { Model, ModelVersion, PreviewImage, VersionFile } from '../civitai/parse';
 import { HASH_NAMES } from '../hash/names';
 import { version as modeldeckVersion } from '../../version';
-import { isPlainObject, readJsonCapped, refusedSidecarWarning } from './json-file';
+import { isPlainObject, readJsonCapped, refusedSidecarWarning, throwIfTransient } from './json-file';
 import { pythonStyleJson } from './json-write';
 import { checkedTarget, sidecarBase, writeFileAtomic } from './paths';
 
@@ -56,6 +56,7 @@ export async function writeCivitaiInfo(
   const target = await checkedTarget(root, sidecarBase(modelPath) + '.civitai.info');
   const warnings: string[] = [];
   const existing = await readJsonCapped(target);
+  throwIfTransient(existing);
   let keepExtensions: Record<string, unknown> | undefined;
   if (existing.kind === 'ok' && isPlainObject(existing.value)) {
     const old = existing.value;
@@ -119,6 +120,7 @@ export function civitaiInfoBody(v: ModelVersion, parent?: Model): Record<string,
 export async function addParentToCivitaiInfo(root: string, modelPath: string, parent: Model, options: { now?: number } = {}): Promise<SidecarWriteResult> {
   const target = await checkedTarget(root, sidecarBase(modelPath) + '.civitai.info');
   const existing = await readJsonCapped(target);
+  throwIfTransient(existing);
   const body = existing.kind === 'ok' && isPlainObject(existing.value) ? existing.value : undefined;
   const extensions = body && isPlainObject(body.extensions) ? body.extensions : undefined;
   if (!body || !extensions || !isPlainObject(extensions.modeldeck) || !isPlainObject(body.model)) {
