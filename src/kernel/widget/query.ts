@@ -12,6 +12,7 @@
  * is one pass in order: no sort per keystroke. The last result is kept, so
  * the windows of one query (scrolling) cost a slice.
  */
+import type { IndexSource } from './cards';
 import type { BaseModel, GridCard, GridQuery, ModelCard, ModelKind, ModelStatus, QueryFacets, QuerySort } from '../protocol';
 
 /** Base models in the order of their labels (SD 1.x, SDXL, ...), as the page's menu names them. */
@@ -34,7 +35,10 @@ interface Row {
   base: number;
   mask: number;
   id: string;
-  card: ModelCard;
+  /** The slim card the grid shows (the full card is not kept: see CardTracker). */
+  card: GridCard;
+  addedAt: number;
+  size: number;
   hay: string;
   /** Title in lower case with digit runs padded, so that a plain comparison sorts "model 9" before "model 10". */
   nameKey: string;
@@ -49,19 +53,23 @@ export interface QueryAnswer {
 export const DEFAULT_GRID_QUERY: GridQuery = { search: '', kind: 'any', base: 'any', status: 'any', sort: 'name', desc: false };
 
 /** The title the page shows: Civitai's model name when identified, else the kernel's name. */
-export function titleOf(card: Pick<ModelCard, 'name' | 'civitai'>): string {
+export function titleOf(card: { name: string; civitai: { modelName: string | null } }): string {
   return card.civitai.modelName ?? card.name;
 }
 
 export function haystackOf(card: ModelCard): string {
+  return haystackOfGrid(toGridCard(card), card.civitai.type);
+}
+
+function haystackOfGrid(card: GridCard, civitaiType: string | null): string {
   const c = card.civitai;
-  return [card.name, card.file, card.path, c.modelName, c.versionName, c.type, c.baseModel, KIND_WORDS[card.kind], BASE_WORDS[card.baseModel], ...card.trainedWords]
+  return [card.name, card.file, card.path, c.modelName, c.versionName, civitaiType, c.baseModel, KIND_WORDS[card.kind], BASE_WORDS[card.baseModel], ...card.trainedWords]
     .filter(Boolean)
     .join('\n')
     .toLowerCase();
 }
 
-function nameKeyOf(card: ModelCard): string {
+function nameKeyOf(card: { name: string; civitai: { modelName: string | null } }): string {
   return titleOf(card)
     .toLowerCase()
     .replace(/\d+/g, (d) => d.padStart(12, '0'));
@@ -91,8 +99,8 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byName = (a: Row, b: Row) => cmp(a.nameKey, b.nameKey) || cmp(a.id, b.id);
 const ORDERS: Record<Exclude<QuerySort, 'update' | 'base'>, (a: Row, b: Row) => number> = {
   name: byName,
-  added: (a, b) => a.card.addedAt - b.card.addedAt || byName(a, b),
-  size: (a, b) => a.card.size - b.card.size || byName(a, b),
+  added: (a, b) => a.addedAt - b.addedAt || byName(a, b),
+  size: (a, b) => a.size - b.size || byName(a, b),
 };
 
 export function queryKey(q: GridQuery): string {
@@ -113,25 +121,27 @@ export class QueryIndex {
     return this.rows.size;
   }
 
-  card(id: string): ModelCard | undefined {
+  /** The grid card of an id. */
+  card(id: string): GridCard | undefined {
     return this.rows.get(id)?.card;
   }
 
   /** Forgets every row and indexes these cards. */
-  reset(cards: Iterable<ModelCard>): void {
+  reset(cards: Iterable<ModelCard | IndexSource>): void {
     this.rows.clear();
     this.apply(cards, []);
   }
 
   /** Indexes changed cards and drops removed ones. */
-  apply(upsert: Iterable<ModelCard>, remove: Iterable<string>): void {
+  apply(upsert: Iterable<ModelCard | IndexSource>, remove: Iterable<string>): void {
     let changed = false;
     for (const id of remove) changed = this.rows.delete(id) || changed;
-    for (const card of upsert) {
+    for (const item of upsert) {
+      const { grid: card, civitaiType } = 'grid' in item ? item : { grid: toGridCard(item), civitaiType: item.civitai.type };
       const mask = card.status.reduce((m, st) => m | (STATUSES.includes(st) ? 1 << STATUSES.indexOf(st) : 0), 0);
       const kind = KINDS.includes(card.kind) ? KINDS.indexOf(card.kind) : KINDS.indexOf('unknown');
       const base = BASES.includes(card.baseModel) ? BASES.indexOf(card.baseModel) : BASES.indexOf('unknown');
-      this.rows.set(card.id, { n: -1, kind, base, mask, id: card.id, card, hay: haystackOf(card), nameKey: nameKeyOf(card) });
+      this.rows.set(card.id, { n: -1, kind, base, mask, id: card.id, card, addedAt: card.addedAt, size: card.size, hay: haystackOfGrid(card, civitaiType), nameKey: nameKeyOf(card) });
       changed = true;
     }
     if (changed) this.invalidate();
