@@ -85,3 +85,22 @@ test('the tracker builds full cards on demand and passes on a changed entry as a
   expect(delta.remove).toEqual([`0:${entries[1].path}`]);
   expect(tracker.card(`0:${changed.path}`)?.baseModel).toBe('pony');
 });
+
+test('haystacks built in idle slices or at the first search give the same answers', () => {
+  const entries = Array.from({ length: 50 }, (_, i) => entry(i));
+  const eager = new QueryIndex();
+  eager.reset(entries.map((e) => toIndexSource(e, 0)));
+  const q = (search: string) => ({ search, kind: 'any', base: 'any', status: 'any', sort: 'name', desc: false }) as const;
+  // Searched before any preparation: the search builds what it needs.
+  expect(eager.run(q('night 4')).ids.length).toBeGreaterThan(0);
+  const sliced = new QueryIndex();
+  sliced.reset(entries.map((e) => toIndexSource(e, 0)));
+  // Part prepared, then a change, then the rest: every row ends up searchable.
+  expect(sliced.prepare(20)).toBe(true);
+  sliced.apply([toIndexSource(entry(7, { civitai: { status: 'not_found', checkedAt: 1 } }), 0), toIndexSource(entry(99), 0)], [`0:${entries[30].path}`]);
+  eager.apply([toIndexSource(entry(7, { civitai: { status: 'not_found', checkedAt: 1 } }), 0), toIndexSource(entry(99), 0)], [`0:${entries[30].path}`]);
+  while (sliced.prepare(7));
+  for (const s of ['night', 'night 4', 'm-7', 'm-99', 'm-30', 'glow_style', 'lora']) expect(sliced.run(q(s))).toEqual(eager.run(q(s)));
+  expect(sliced.run(q('m-99')).ids).toEqual([`0:${entry(99).path}`]);
+  expect(sliced.run(q('m-30 ')).ids).toEqual([]);
+});

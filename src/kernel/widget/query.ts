@@ -3,7 +3,8 @@
  * kernel over its cards, so that the page receives only the cards it shows.
  *
  * Each card gets a prepared lower-case haystack (names, file, path, trained
- * words, Civitai type and base-model label, kind) once, when it changes. The
+ * words, Civitai type and base-model label, kind) once after it changes, in
+ * idle time or at the first search, whichever comes first. The
  * haystacks are also joined into one text, so that the first (longest) search
  * word is found with native `indexOf` jumps over that text rather than a test
  * per row; the other words are tested only on the rows it found (measured at
@@ -39,7 +40,9 @@ interface Row {
   card: GridCard;
   addedAt: number;
   size: number;
-  hay: string;
+  /** Built when first needed (a search) or in idle time (prepare): the first window does not wait for 100,000 of them. */
+  hay: string | null;
+  civitaiType: string | null;
   /** Title in lower case with digit runs padded, so that a plain comparison sorts "model 9" before "model 10". */
   nameKey: string;
 }
@@ -116,6 +119,8 @@ export class QueryIndex {
   private cache: { key: string; version: number; answer: QueryAnswer } | null = null;
   /** Every haystack joined by NUL, and where each row's starts; built on the first search after a change. */
   private joined: { text: string; starts: Int32Array; rows: Row[] } | null = null;
+  /** Where prepare() goes on (a Map iterator visits rows added after it started, too). */
+  private pending: Iterator<Row> | null = null;
 
   get size(): number {
     return this.rows.size;
@@ -141,7 +146,7 @@ export class QueryIndex {
       const mask = card.status.reduce((m, st) => m | (STATUSES.includes(st) ? 1 << STATUSES.indexOf(st) : 0), 0);
       const kind = KINDS.includes(card.kind) ? KINDS.indexOf(card.kind) : KINDS.indexOf('unknown');
       const base = BASES.includes(card.baseModel) ? BASES.indexOf(card.baseModel) : BASES.indexOf('unknown');
-      this.rows.set(card.id, { n: -1, kind, base, mask, id: card.id, card, addedAt: card.addedAt, size: card.size, hay: haystackOfGrid(card, civitaiType), nameKey: nameKeyOf(card) });
+      this.rows.set(card.id, { n: -1, kind, base, mask, id: card.id, card, addedAt: card.addedAt, size: card.size, hay: null, civitaiType, nameKey: nameKeyOf(card) });
       changed = true;
     }
     if (changed) this.invalidate();
@@ -215,7 +220,7 @@ export class QueryIndex {
     let at = j.text.indexOf(first);
     while (at >= 0) {
       while (row + 1 < j.starts.length && j.starts[row + 1] <= at) row++;
-      if (rest.every((w) => j.rows[row].hay.includes(w))) hits[row] = 1;
+      if (rest.every((w) => j.rows[row].hay!.includes(w))) hits[row] = 1;
       if (row + 1 >= j.starts.length) break;
       // The rest of this row cannot add anything: go on from the next row.
       at = j.text.indexOf(first, j.starts[row + 1]);
@@ -223,15 +228,34 @@ export class QueryIndex {
     return hits;
   }
 
+  /**
+   * Builds up to `limit` haystacks not built yet; true while some remain. The
+   * session calls it in idle slices after the first window is answered, so
+   * that the first search does not pay for them all.
+   */
+  prepare(limit = Infinity): boolean {
+    let built = 0;
+    if (this.pending === null) this.pending = this.rows.values();
+    for (let next = this.pending.next(); !next.done; next = this.pending.next()) {
+      const r = next.value;
+      if (r.hay === null) r.hay = haystackOfGrid(r.card, r.civitaiType);
+      if (++built >= limit) return true;
+    }
+    this.pending = null;
+    return false;
+  }
+
   private join(): { text: string; starts: Int32Array; rows: Row[] } {
     if (this.joined) return this.joined;
+    this.pending = null;
+    this.prepare();
     const rows = [...this.rows.values()];
     const starts = new Int32Array(rows.length);
     let offset = 0;
     rows.forEach((r, i) => {
       r.n = i;
       starts[i] = offset;
-      offset += r.hay.length + 1;
+      offset += r.hay!.length + 1;
     });
     this.joined = { text: rows.map((r) => r.hay).join('\u0000'), starts, rows };
     return this.joined;
