@@ -6,7 +6,7 @@
  * built from the library (see CardTracker.lookup), and works on the entry found.
  */
 import { displayName, statusesOf, type LibraryModel, type ModelEntry } from '../../core/library';
-import type { CardCivitai, ModelCard } from '../protocol';
+import type { CardCivitai, GridCard, ModelCard } from '../protocol';
 
 export function cardId(rootIndex: number, path: string): string {
   return `${rootIndex}:${path}`;
@@ -54,6 +54,46 @@ export function toCard(m: LibraryModel, rootIndex: number): ModelCard {
   };
 }
 
+/**
+ * What the query index keeps of a model: its grid card (the same as
+ * toGridCard(toCard(...)), built straight from the entry without the full
+ * card's copies) and the Civitai type, which the search matches but the grid
+ * does not show.
+ */
+export interface IndexSource {
+  grid: GridCard;
+  civitaiType: string | null;
+}
+
+export function toIndexSource(e: ModelEntry, rootIndex: number): IndexSource {
+  const link = e.civitai.link;
+  return {
+    grid: {
+      id: cardId(rootIndex, e.path),
+      root: rootIndex,
+      path: e.path,
+      file: e.path.slice(e.path.lastIndexOf('/') + 1),
+      name: displayName(e),
+      kind: e.kind,
+      baseModel: e.baseModel,
+      size: e.size,
+      addedAt: e.addedAt,
+      status: statusesOf(e),
+      trainedWords: link?.trainedWords ? [...link.trainedWords] : [],
+      preview: e.preview ? e.preview.slice(e.preview.lastIndexOf('/') + 1) : null,
+      civitai: {
+        state: e.civitai.status,
+        modelName: link?.modelName ?? null,
+        versionName: link?.versionName ?? null,
+        baseModel: link?.baseModel ?? null,
+        nsfwLevel: link?.nsfwLevel ?? null,
+        pageUrl: link?.pageUrl ?? null,
+      },
+    },
+    civitaiType: link?.type ?? null,
+  };
+}
+
 function pickHashes(h: LibraryModel['hashes']): ModelCard['hashes'] {
   const out: ModelCard['hashes'] = {};
   for (const k of ['SHA256', 'AutoV1', 'AutoV2', 'AutoV3', 'BLAKE3', 'CRC32'] as const) if (typeof h[k] === 'string') out[k] = h[k];
@@ -73,8 +113,8 @@ export interface RootEntry {
 
 interface Tracked {
   root: string;
+  rootIndex: number;
   entry: ModelEntry;
-  card: ModelCard;
 }
 
 /**
@@ -84,8 +124,14 @@ interface Tracked {
  *
  * The index store replaces an entry object when the entry changes (`put`) and
  * never changes one in place, so an entry that is the same object as at the
- * last look keeps its card: a look at 100,000 unchanged models builds no card
+ * last look is unchanged: a look at 100,000 unchanged models builds no card
  * and hashes no JSON.
+ *
+ * No card is kept: a full card (hashes, sources, Civitai details) is built
+ * from its entry when one is asked for (details, replies, a changed entry),
+ * so the kernel holds the index's entries and the query index's slim rows,
+ * not a third copy of the library (at 100,000 models the kept cards were
+ * ~220 MB and most of the time spent collecting garbage).
  */
 const UNHASHED = -1;
 
@@ -110,7 +156,7 @@ export class CardTracker {
         next.set(id, prev);
         continue;
       }
-      next.set(id, { root, entry, card: toCard({ ...entry, root, absolute: `${root}/${entry.path}` }, i) });
+      next.set(id, { root, rootIndex: i, entry });
       this.dirty.add(id);
     }
     this.current = next;
@@ -126,8 +172,10 @@ export class CardTracker {
     return t && { ...t.entry, root: t.root, absolute: `${t.root}/${t.entry.path}` };
   }
 
+  /** The full card of an id, built now from its entry. */
   card(id: string): ModelCard | undefined {
-    return this.current.get(id)?.card;
+    const t = this.current.get(id);
+    return t && cardOfTracked(t);
   }
 
   /** Every entry (for the summary's counts). */
@@ -135,17 +183,20 @@ export class CardTracker {
     return Array.from(this.current.values(), (v) => v.entry);
   }
 
-  /** Every card, and remembers them all as taken. */
-  takeAll(): ModelCard[] {
+  /**
+   * What the query index needs of every model, and remembers them all as
+   * taken. Built one at a time as the caller iterates, straight from the
+   * entries: no full card per model (at 100,000 models those were most of
+   * the first look's garbage).
+   */
+  *takeAll(): Generator<IndexSource> {
     this.sent.clear();
     this.dirty.clear();
-    const out: ModelCard[] = [];
     // No hash yet (hashing 100,000 cards' JSON took 2.4 s): the first change of an entry is passed on as changed.
-    for (const [id, { card }] of this.current) {
+    for (const [id, t] of this.current) {
       this.sent.set(id, UNHASHED);
-      out.push(card);
+      yield toIndexSource(t.entry, t.rootIndex);
     }
-    return out;
   }
 
   /** The cards that differ from what was taken, and the ids taken that are gone; remembers the new state as taken. */
@@ -155,10 +206,11 @@ export class CardTracker {
     for (const id of this.dirty) {
       const t = this.current.get(id);
       if (!t) continue;
-      const hash = textHash(JSON.stringify(t.card));
+      const card = cardOfTracked(t);
+      const hash = textHash(JSON.stringify(card));
       if (this.sent.get(id) !== hash) {
         this.sent.set(id, hash);
-        upsert.push(t.card);
+        upsert.push(card);
       }
     }
     this.dirty.clear();
@@ -170,6 +222,10 @@ export class CardTracker {
     }
     return { upsert, remove };
   }
+}
+
+function cardOfTracked(t: Tracked): ModelCard {
+  return toCard({ ...t.entry, root: t.root, absolute: `${t.root}/${t.entry.path}` }, t.rootIndex);
 }
 
 /**

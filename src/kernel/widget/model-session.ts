@@ -94,6 +94,7 @@ export class ModelSession {
   private closedByUs = false;
   private refreshedAt = 0;
   private indexPoll: NodeJS.Timeout | null = null;
+  private preparing: NodeJS.Immediate | null = null;
   private readonly indexPollMs: number;
   private readonly downloadsThrottle: Throttle;
   private unsubscribeDownloads: (() => void) | null = null;
@@ -338,6 +339,7 @@ export class ModelSession {
     this.state.roots = [...lib.roots];
     this.refreshCards();
     this.index.reset(this.tracker.takeAll());
+    this.prepareIndex();
     this.state.summary = summarise(this.tracker.all(), this.state.summary);
     // No cards: the page asks for the window it shows once the summary says the library is ready.
     this.sendState(['roots', 'summary']);
@@ -369,6 +371,8 @@ export class ModelSession {
     // The downloads go on (they belong to the library); this panel stops showing them.
     this.unsubscribeDownloads?.();
     this.unsubscribeDownloads = null;
+    if (this.preparing) clearImmediate(this.preparing);
+    this.preparing = null;
     if (this.lib) sessionsByLibrary.get(this.lib)?.delete(this);
   }
 
@@ -382,9 +386,25 @@ export class ModelSession {
     if (!this.lib || this.closed) return;
     this.refreshCards();
     const delta = this.tracker.takeDelta();
-    if (delta.upsert.length || delta.remove.length) this.index.apply(delta.upsert, delta.remove);
+    if (delta.upsert.length || delta.remove.length) {
+      this.index.apply(delta.upsert, delta.remove);
+      this.prepareIndex();
+    }
     this.sendSummary();
     this.pushView();
+  }
+
+  /**
+   * Search haystacks in small idle slices, so that a window request arriving
+   * meanwhile is answered between two slices (it needs none of them), and the
+   * first search finds them ready.
+   */
+  private prepareIndex(): void {
+    if (this.preparing || this.closed) return;
+    this.preparing = setImmediate(() => {
+      this.preparing = null;
+      if (!this.closed && this.index.prepare(2000)) this.prepareIndex();
+    });
   }
 
   /** The page's window again, when a change touched it or its counts. */

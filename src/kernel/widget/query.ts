@@ -3,7 +3,8 @@
  * kernel over its cards, so that the page receives only the cards it shows.
  *
  * Each card gets a prepared lower-case haystack (names, file, path, trained
- * words, Civitai type and base-model label, kind) once, when it changes. The
+ * words, Civitai type and base-model label, kind) once after it changes, in
+ * idle time or at the first search, whichever comes first. The
  * haystacks are also joined into one text, so that the first (longest) search
  * word is found with native `indexOf` jumps over that text rather than a test
  * per row; the other words are tested only on the rows it found (measured at
@@ -12,6 +13,7 @@
  * is one pass in order: no sort per keystroke. The last result is kept, so
  * the windows of one query (scrolling) cost a slice.
  */
+import type { IndexSource } from './cards';
 import type { BaseModel, GridCard, GridQuery, ModelCard, ModelKind, ModelStatus, QueryFacets, QuerySort } from '../protocol';
 
 /** Base models in the order of their labels (SD 1.x, SDXL, ...), as the page's menu names them. */
@@ -34,8 +36,13 @@ interface Row {
   base: number;
   mask: number;
   id: string;
-  card: ModelCard;
-  hay: string;
+  /** The slim card the grid shows (the full card is not kept: see CardTracker). */
+  card: GridCard;
+  addedAt: number;
+  size: number;
+  /** Built when first needed (a search) or in idle time (prepare): the first window does not wait for 100,000 of them. */
+  hay: string | null;
+  civitaiType: string | null;
   /** Title in lower case with digit runs padded, so that a plain comparison sorts "model 9" before "model 10". */
   nameKey: string;
 }
@@ -49,19 +56,23 @@ export interface QueryAnswer {
 export const DEFAULT_GRID_QUERY: GridQuery = { search: '', kind: 'any', base: 'any', status: 'any', sort: 'name', desc: false };
 
 /** The title the page shows: Civitai's model name when identified, else the kernel's name. */
-export function titleOf(card: Pick<ModelCard, 'name' | 'civitai'>): string {
+export function titleOf(card: { name: string; civitai: { modelName: string | null } }): string {
   return card.civitai.modelName ?? card.name;
 }
 
 export function haystackOf(card: ModelCard): string {
+  return haystackOfGrid(toGridCard(card), card.civitai.type);
+}
+
+function haystackOfGrid(card: GridCard, civitaiType: string | null): string {
   const c = card.civitai;
-  return [card.name, card.file, card.path, c.modelName, c.versionName, c.type, c.baseModel, KIND_WORDS[card.kind], BASE_WORDS[card.baseModel], ...card.trainedWords]
+  return [card.name, card.file, card.path, c.modelName, c.versionName, civitaiType, c.baseModel, KIND_WORDS[card.kind], BASE_WORDS[card.baseModel], ...card.trainedWords]
     .filter(Boolean)
     .join('\n')
     .toLowerCase();
 }
 
-function nameKeyOf(card: ModelCard): string {
+function nameKeyOf(card: { name: string; civitai: { modelName: string | null } }): string {
   return titleOf(card)
     .toLowerCase()
     .replace(/\d+/g, (d) => d.padStart(12, '0'));
@@ -91,8 +102,8 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byName = (a: Row, b: Row) => cmp(a.nameKey, b.nameKey) || cmp(a.id, b.id);
 const ORDERS: Record<Exclude<QuerySort, 'update' | 'base'>, (a: Row, b: Row) => number> = {
   name: byName,
-  added: (a, b) => a.card.addedAt - b.card.addedAt || byName(a, b),
-  size: (a, b) => a.card.size - b.card.size || byName(a, b),
+  added: (a, b) => a.addedAt - b.addedAt || byName(a, b),
+  size: (a, b) => a.size - b.size || byName(a, b),
 };
 
 export function queryKey(q: GridQuery): string {
@@ -108,30 +119,34 @@ export class QueryIndex {
   private cache: { key: string; version: number; answer: QueryAnswer } | null = null;
   /** Every haystack joined by NUL, and where each row's starts; built on the first search after a change. */
   private joined: { text: string; starts: Int32Array; rows: Row[] } | null = null;
+  /** Where prepare() goes on (a Map iterator visits rows added after it started, too). */
+  private pending: Iterator<Row> | null = null;
 
   get size(): number {
     return this.rows.size;
   }
 
-  card(id: string): ModelCard | undefined {
+  /** The grid card of an id. */
+  card(id: string): GridCard | undefined {
     return this.rows.get(id)?.card;
   }
 
   /** Forgets every row and indexes these cards. */
-  reset(cards: Iterable<ModelCard>): void {
+  reset(cards: Iterable<ModelCard | IndexSource>): void {
     this.rows.clear();
     this.apply(cards, []);
   }
 
   /** Indexes changed cards and drops removed ones. */
-  apply(upsert: Iterable<ModelCard>, remove: Iterable<string>): void {
+  apply(upsert: Iterable<ModelCard | IndexSource>, remove: Iterable<string>): void {
     let changed = false;
     for (const id of remove) changed = this.rows.delete(id) || changed;
-    for (const card of upsert) {
+    for (const item of upsert) {
+      const { grid: card, civitaiType } = 'grid' in item ? item : { grid: toGridCard(item), civitaiType: item.civitai.type };
       const mask = card.status.reduce((m, st) => m | (STATUSES.includes(st) ? 1 << STATUSES.indexOf(st) : 0), 0);
       const kind = KINDS.includes(card.kind) ? KINDS.indexOf(card.kind) : KINDS.indexOf('unknown');
       const base = BASES.includes(card.baseModel) ? BASES.indexOf(card.baseModel) : BASES.indexOf('unknown');
-      this.rows.set(card.id, { n: -1, kind, base, mask, id: card.id, card, hay: haystackOf(card), nameKey: nameKeyOf(card) });
+      this.rows.set(card.id, { n: -1, kind, base, mask, id: card.id, card, addedAt: card.addedAt, size: card.size, hay: null, civitaiType, nameKey: nameKeyOf(card) });
       changed = true;
     }
     if (changed) this.invalidate();
@@ -205,7 +220,7 @@ export class QueryIndex {
     let at = j.text.indexOf(first);
     while (at >= 0) {
       while (row + 1 < j.starts.length && j.starts[row + 1] <= at) row++;
-      if (rest.every((w) => j.rows[row].hay.includes(w))) hits[row] = 1;
+      if (rest.every((w) => j.rows[row].hay!.includes(w))) hits[row] = 1;
       if (row + 1 >= j.starts.length) break;
       // The rest of this row cannot add anything: go on from the next row.
       at = j.text.indexOf(first, j.starts[row + 1]);
@@ -213,15 +228,34 @@ export class QueryIndex {
     return hits;
   }
 
+  /**
+   * Builds up to `limit` haystacks not built yet; true while some remain. The
+   * session calls it in idle slices after the first window is answered, so
+   * that the first search does not pay for them all.
+   */
+  prepare(limit = Infinity): boolean {
+    let built = 0;
+    if (this.pending === null) this.pending = this.rows.values();
+    for (let next = this.pending.next(); !next.done; next = this.pending.next()) {
+      const r = next.value;
+      if (r.hay === null) r.hay = haystackOfGrid(r.card, r.civitaiType);
+      if (++built >= limit) return true;
+    }
+    this.pending = null;
+    return false;
+  }
+
   private join(): { text: string; starts: Int32Array; rows: Row[] } {
     if (this.joined) return this.joined;
+    this.pending = null;
+    this.prepare();
     const rows = [...this.rows.values()];
     const starts = new Int32Array(rows.length);
     let offset = 0;
     rows.forEach((r, i) => {
       r.n = i;
       starts[i] = offset;
-      offset += r.hay.length + 1;
+      offset += r.hay!.length + 1;
     });
     this.joined = { text: rows.map((r) => r.hay).join('\u0000'), starts, rows };
     return this.joined;

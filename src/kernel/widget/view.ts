@@ -6,7 +6,7 @@
  * when the change touched neither the window nor the counts.
  */
 import type { GridCard, WindowMessage, WindowRequest, WindowResult } from '../protocol';
-import { toGridCard, type QueryIndex } from './query';
+import type { QueryIndex } from './query';
 
 /** The page keeps at most about this many cards; past it, what was sent outside the view is forgotten (and sent again when asked). */
 const SENT_MAX = 5000;
@@ -58,7 +58,7 @@ export class PageView {
   private window(request: WindowRequest) {
     const answer = this.index.run(request.query);
     const ids = answer.ids.slice(request.offset, request.offset + request.limit);
-    const cards = ids.map((id) => toGridCard(this.index.card(id)!));
+    const cards = ids.map((id) => this.index.card(id)!);
     return { ids, total: answer.ids.length, facets: answer.facets, cards };
   }
 

@@ -1,0 +1,106 @@
+// The card tracker keeps entries, not cards: full cards are built when asked
+// for, and the query index is fed slim sources built straight from entries.
+// These must agree with the full card path, or a card would look different
+// depending on whether it came from the first look or from a change.
+import type { ModelEntry } from '../src/core/library';
+import { CardTracker, toCard, toIndexSource } from '../src/kernel/widget/cards';
+import { QueryIndex, haystackOf, toGridCard } from '../src/kernel/widget/query';
+
+const ROOT = '/lib';
+
+function entry(i: number, over: Partial<ModelEntry> = {}): ModelEntry {
+  return {
+    path: `models/Lora/set/m-${i}.safetensors`,
+    size: 1000 + i,
+    mtimeMs: 5,
+    fingerprint: `${1000 + i}:abc`,
+    hashes: { SHA256: 'B'.repeat(64), AutoV2: 'B'.repeat(10) },
+    hashSources: { SHA256: 'computed' },
+    verified: i % 2 === 0,
+    kind: 'lora',
+    baseModel: 'sdxl',
+    evidence: [],
+    conflicts: i % 3 === 0 ? ['folder says checkpoint'] : [],
+    civitai:
+      i % 2 === 0
+        ? {
+            status: 'found',
+            checkedAt: 7,
+            link: { modelId: i, versionId: 100 + i, modelName: `Night ${i}`, versionName: 'v2', type: 'LORA', baseModel: 'SDXL 1.0', trainedWords: ['glow_style'], nsfwLevel: 2, pageUrl: `https://civitai.com/models/${i}`, matchedBy: 'SHA256' },
+          }
+        : { status: 'not_found', checkedAt: 7 },
+    preview: i % 2 === 0 ? `models/Lora/set/m-${i}.preview.png` : undefined,
+    addedAt: 10 + i,
+    warnings: i === 3 ? ['unreadable sidecar'] : [],
+    ...over,
+  } as ModelEntry;
+}
+
+const full = (e: ModelEntry) => toCard({ ...e, root: ROOT, absolute: `${ROOT}/${e.path}` }, 0);
+
+test('the index source of an entry is the grid card of its full card, and searches the same haystack', () => {
+  for (const i of [0, 1, 2, 3]) {
+    const e = entry(i);
+    const source = toIndexSource(e, 0);
+    expect(source.grid).toEqual(toGridCard(full(e)));
+    expect(source.civitaiType).toBe(full(e).civitai.type);
+  }
+  // An index fed sources and one fed full cards answer alike.
+  const a = new QueryIndex();
+  const b = new QueryIndex();
+  const entries = [0, 1, 2, 3, 4, 5].map((i) => entry(i));
+  a.reset(entries.map((e) => toIndexSource(e, 0)));
+  b.reset(entries.map(full));
+  for (const search of ['', 'night', 'lora', 'glow_style', 'm-3', 'sdxl 1.0']) {
+    const q = { search, kind: 'any', base: 'any', status: 'any', sort: 'name', desc: false } as const;
+    expect(a.run(q)).toEqual(b.run(q));
+    expect(a.run(q).ids.map((id) => a.card(id))).toEqual(b.run(q).ids.map((id) => b.card(id)));
+  }
+  expect(haystackOf(full(entries[0]))).toContain('lora');
+});
+
+test('the tracker builds full cards on demand and passes on a changed entry as a changed card', () => {
+  const tracker = new CardTracker();
+  const entries = [entry(0), entry(1)];
+  tracker.update(entries.map((e) => ({ root: ROOT, entry: e })), [ROOT]);
+  const taken = [...tracker.takeAll()];
+  expect(taken.map((s) => s.grid.id)).toEqual(entries.map((e) => `0:${e.path}`));
+  // Details need the full card: hashes, sources, warnings, conflicts, Civitai ids.
+  const card = tracker.card(`0:${entries[0].path}`)!;
+  expect(card).toEqual(full(entries[0]));
+  expect(card.hashes.SHA256).toBe('B'.repeat(64));
+  expect(card.civitai.modelId).toBe(0);
+  expect(tracker.lookup(`0:${entries[1].path}`)?.absolute).toBe(`${ROOT}/${entries[1].path}`);
+  expect(tracker.card('0:nope')).toBeUndefined();
+
+  // Same entry objects: nothing changed.
+  tracker.update(entries.map((e) => ({ root: ROOT, entry: e })), [ROOT]);
+  expect(tracker.takeDelta()).toEqual({ upsert: [], remove: [] });
+
+  // One entry replaced (as IndexStore.put does), one gone.
+  const changed = entry(0, { baseModel: 'pony' });
+  tracker.update([{ root: ROOT, entry: changed }], [ROOT]);
+  const delta = tracker.takeDelta();
+  expect(delta.upsert).toEqual([full(changed)]);
+  expect(delta.remove).toEqual([`0:${entries[1].path}`]);
+  expect(tracker.card(`0:${changed.path}`)?.baseModel).toBe('pony');
+});
+
+test('haystacks built in idle slices or at the first search give the same answers', () => {
+  const entries = Array.from({ length: 50 }, (_, i) => entry(i));
+  const eager = new QueryIndex();
+  eager.reset(entries.map((e) => toIndexSource(e, 0)));
+  const q = (search: string) => ({ search, kind: 'any', base: 'any', status: 'any', sort: 'name', desc: false }) as const;
+  // Searched before any preparation: the search builds what it needs.
+  expect(eager.run(q('night 4')).ids.length).toBeGreaterThan(0);
+  const sliced = new QueryIndex();
+  sliced.reset(entries.map((e) => toIndexSource(e, 0)));
+  // Part prepared, then a change, then the rest: every row ends up searchable.
+  expect(sliced.prepare(20)).toBe(true);
+  sliced.apply([toIndexSource(entry(7, { civitai: { status: 'not_found', checkedAt: 1 } }), 0), toIndexSource(entry(99), 0)], [`0:${entries[30].path}`]);
+  eager.apply([toIndexSource(entry(7, { civitai: { status: 'not_found', checkedAt: 1 } }), 0), toIndexSource(entry(99), 0)], [`0:${entries[30].path}`]);
+  while (sliced.prepare(7));
+  for (const s of ['night', 'night 4', 'm-7', 'm-99', 'm-30', 'glow_style', 'lora']) expect(sliced.run(q(s))).toEqual(eager.run(q(s)));
+  expect(sliced.run(q('m-99')).ids).toEqual([`0:${entry(99).path}`]);
+  expect(sliced.run(q('m-30 ')).ids).toEqual([]);
+});
