@@ -182,3 +182,29 @@ test('hostile requests get a one-line error and queue nothing', async () => {
   expect(one(await request({ type: 'download-retry', downloadId: 'd999999' })).code).toBe('not_found');
   expect(one(await request({ type: 'download-update', id: '0:models/Lora/slow.safetensors', versionId: 424242 })).code).toBe('no_update');
 });
+
+test('a cell that prints the panel, its library or a fresh Library shows no token, at any depth', async () => {
+  const printed = async (code: string) => {
+    const { messages } = await kernel.execute(code);
+    const text = messages
+      .filter((m) => m.header.msg_type === 'stream' || m.header.msg_type === 'execute_result')
+      .map((m) => m.content.text ?? m.content.data?.['text/plain'] ?? '')
+      .join('');
+    expect(text.length).toBeGreaterThan(200); // something was printed, so the check below can fail
+    return text;
+  };
+  // The panel prints one line; what is behind it (the session with the secrets it
+  // scrubs, the library, its Civitai client) is reachable from a cell.
+  const shown = await printed('panel.library');
+  expect(shown).toContain('Library');
+  expect(shown).not.toContain(TOKEN);
+  const deep = await printed('console.log(require("node:util").inspect((panel as any).session, { depth: Infinity }))');
+  expect(deep).toContain('CivitaiClient');
+  expect(deep).not.toContain(TOKEN);
+  const lib = await printed(`const { Library } = require("modeldeck");\nconst lib = await Library.open([${JSON.stringify(root)}]);\nconsole.log(require("node:util").inspect(lib, { depth: Infinity }));\nJSON.stringify(lib.civitai.config)`);
+  expect(lib).toContain(fake.url.replace(/\/$/, ''));
+  expect(lib).not.toContain(TOKEN);
+  // The token is still there for the code that sends it: the downloads above used it.
+  const { messages } = await kernel.execute('console.log(`length=${lib.civitai!.config.token!.length}`)');
+  expect(messages.find((m) => m.header.msg_type === 'stream')?.content.text).toBe(`length=${TOKEN.length}\n`);
+});

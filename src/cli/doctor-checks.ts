@@ -5,7 +5,7 @@
  * Nothing in src/core knows about any of this.
  */
 import { stat } from 'node:fs/promises';
-import { resolveConfig, Unauthorized, type CivitaiConfig } from '../core/civitai';
+import { resolveConfig, Unauthorized, withToken, type CivitaiConfig } from '../core/civitai';
 import {
   atLeast,
   checkCommSelfTest,
@@ -112,7 +112,7 @@ export async function checkReachable(config: CivitaiConfig | null, offline: bool
   if (offline) return { check, status: 'info', detail: 'not checked (--offline)' };
   if (!config) return { check, status: 'problem', detail: 'not checked: the base URL is unusable', fix: 'fix CIVITAI_BASE_URL' };
   const { CivitaiHttp } = await import('../core/civitai/http');
-  const http = new CivitaiHttp({ ...config, maxAttempts: 1, timeoutMs: REACHABLE_TIMEOUT_MS });
+  const http = new CivitaiHttp(withToken({ ...config, maxAttempts: 1, timeoutMs: REACHABLE_TIMEOUT_MS }, config.token));
   const started = Date.now();
   try {
     await http.json({ path: '/api/v1/models', query: { limit: '1' } });

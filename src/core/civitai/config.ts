@@ -5,6 +5,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { version } from '../../version';
+import { defineHidden } from '../hidden-field';
 
 export const DEFAULT_BASE_URL = 'https://civitai.com';
 /** Since the 2026 domain split some mature models answer only on civitai.red (reference §1). */
@@ -50,10 +51,9 @@ export function resolveConfig(options: CivitaiOptions = {}, env: NodeJS.ProcessE
     fallbacks = env.CIVITAI_FALLBACK_BASE_URLS.split(',').map((s) => s.trim()).filter(Boolean);
   }
   fallbacks ??= baseUrl === DEFAULT_BASE_URL ? DEFAULT_FALLBACK_BASE_URLS : [];
-  return {
+  const config = {
     baseUrl,
     fallbackBaseUrls: fallbacks.map(normaliseBase).filter((u) => u !== baseUrl),
-    token: options.token ?? nonEmpty(env.CIVITAI_TOKEN),
     timeoutMs: options.timeoutMs ?? 30_000,
     maxAttempts: Math.max(1, options.maxAttempts ?? 5),
     baseDelayMs: options.baseDelayMs ?? 1_000,
@@ -66,6 +66,16 @@ export function resolveConfig(options: CivitaiOptions = {}, env: NodeJS.ProcessE
     // Not browser-like on purpose: Civitai answers non-browser clients with JSON errors (reference §4.6).
     userAgent: `modeldeck/${version}`,
   };
+  return withToken(config, options.token ?? nonEmpty(env.CIVITAI_TOKEN));
+}
+
+/**
+ * A config carrying `token` as a hidden field (see hidden-field.ts), so that
+ * printing a client or a library never shows it. Spreading a config drops the
+ * token: derive a config with `withToken({ ...config, ... }, config.token)`.
+ */
+export function withToken(config: Omit<CivitaiConfig, 'token'>, token: string | undefined): CivitaiConfig {
+  return defineHidden({ ...config }, 'token', token);
 }
 
 /** `$MODELDECK_CACHE_DIR/civitai`, else `$XDG_CACHE_HOME/modeldeck/civitai`, else `~/.cache/modeldeck/civitai`. */

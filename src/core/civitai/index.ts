@@ -1,6 +1,6 @@
 /** Civitai: a client that survives the real API (see docs/architecture.md). */
 export { CivitaiClient, BULK_BY_HASH_MAX, BULK_IDS_MAX, MODELS_IDS_MAX, type CallOptions } from './client';
-export { resolveConfig, defaultCacheDir, DEFAULT_BASE_URL, DEFAULT_FALLBACK_BASE_URLS, type CivitaiOptions, type CivitaiConfig } from './config';
+export { resolveConfig, withToken, defaultCacheDir, DEFAULT_BASE_URL, DEFAULT_FALLBACK_BASE_URLS, type CivitaiOptions, type CivitaiConfig } from './config';
 export { CivitaiError, NotFound, Unauthorized, RateLimited, Unavailable, BadResponse, Offline, InvalidReference } from './errors';
 export { backoffDelay, parseRetryAfter } from './backoff';
 export { AdaptiveLimiter, type LimiterOptions } from './limiter';

@@ -13,6 +13,7 @@ import type { CivitaiClient, ModelVersion, VersionFile } from '../civitai';
 import { kindFromCivitaiType } from '../library/conflicts';
 import { kindFromName } from '../probe/name-hints';
 import type { ModelKind } from '../probe/types';
+import { OriginCredentials } from './credentials';
 import { DownloadError } from './errors';
 import { nameFromUrl } from './file-name';
 import { huggingFaceOrigin, type DownloadSource, type FileSelector } from './source';
@@ -37,7 +38,7 @@ export async function planDownload(
   source: DownloadSource,
   deps: { client: CivitaiClient | null; env: NodeJS.ProcessEnv; selector?: FileSelector; signal?: AbortSignal },
 ): Promise<DownloadPlan> {
-  const credentials = new Map<string, string>();
+  const credentials = new OriginCredentials();
   if (source.kind === 'civitai') {
     if (!deps.client) throw new DownloadError('bad_source', 'a Civitai download needs Civitai, and it is switched off');
     const client = deps.client;

@@ -45,6 +45,7 @@ import { applyUpdate } from './update';
 import { DEFAULT_SETTINGS, initialState, relativeToRoots, summarise, toProgress, toScanSummary } from './state';
 import { parseMessage } from './validate';
 import { DownloadQueue } from './downloads';
+import { defineHidden } from '../../core/hidden-field';
 import { handleMaintenance } from './maintenance-requests';
 
 export interface ModelSessionOptions {
@@ -85,7 +86,8 @@ export class ModelSession {
   private readonly index = new QueryIndex();
   /** The page's window, and what it has been sent of it. */
   private readonly view = new PageView(this.index);
-  private readonly secrets: string[];
+  /** Hidden (hidden-field.ts): a notebook printing the panel must not show the tokens. */
+  private declare readonly secrets: string[];
   private readonly previewMaxBytes: number;
   private readonly progressThrottle: Throttle;
   private readonly modelsThrottle: Throttle;
@@ -106,7 +108,7 @@ export class ModelSession {
   }
 
   private constructor(host: Pick<SessionCommHost, 'openComm'>, roots: string[], library: Promise<Library>, options: ModelSessionOptions) {
-    this.secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
+    defineHidden(this, 'secrets', (options.secrets ?? []).filter((s) => s.length >= 4));
     this.previewMaxBytes = options.previewMaxBytes ?? PREVIEW_SEND_MAX_BYTES;
     this.indexPollMs = options.indexPollMs ?? 5000;
     this.state = initialState(roots, { ...DEFAULT_SETTINGS, ...options.settings }, { civitai: options.civitai ?? true, tokenSet: options.tokenSet ?? false });
