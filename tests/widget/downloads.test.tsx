@@ -90,6 +90,15 @@ test('"Download update" on a card with an update asks for that version for that 
   await panel.reply('download-update', { downloadId: 'd3' });
   await settle();
   expect(panel.el.querySelector('.md-notice')!.textContent).toBe('Model 7 v2: download queued.');
+
+  // The same from the card's details: the button under "Update available" asks for the same version.
+  click(byText(panel.cards().find((c) => c.dataset.id === cards[1].id)!, 'button', 'Details'));
+  await settle();
+  const details = await waitFor(() => panel.el.querySelector<HTMLElement>('.md-details') ?? undefined);
+  await waitFor(() => details.querySelector('.md-details-update') ?? undefined);
+  click(byText(details, 'button', 'Download update'));
+  expect(panel.comm.requests('download-update')).toHaveLength(2);
+  expect(panel.comm.requests('download-update')[1]).toMatchObject({ type: 'download-update', id: cards[1].id, versionId: 22 });
 });
 
 test('a read-only page (serve --read-only) shows the downloads without the link box or any button', async () => {
