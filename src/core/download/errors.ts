@@ -20,7 +20,9 @@ export type DownloadErrorCode =
   | 'network'
   | 'stalled'
   | 'exists'
-  | 'changed_on_server';
+  | 'changed_on_server'
+  | 'part_changed'
+  | 'write_failed';
 
 export class DownloadError extends ModeldeckError {
   constructor(

@@ -6,9 +6,9 @@
  * the download in file order while the main thread only receives and writes,
  * and a resume's bytes already on disk are simply read first.
  */
-import type { FileHandle } from 'node:fs/promises';
 import type { BlockSource } from '../hash/hash-engine';
 import { DownloadError } from './errors';
+import type { PartFile } from './part-file';
 
 export class GrowingPart implements BlockSource {
   private waiter: (() => void) | null = null;
@@ -16,7 +16,7 @@ export class GrowingPart implements BlockSource {
 
   /** `written()` is the end of the contiguous prefix written so far. */
   constructor(
-    private readonly fh: FileHandle,
+    private readonly fh: PartFile,
     readonly file: string,
     readonly size: number,
     private readonly written: () => number,

@@ -18,8 +18,8 @@
  *   docs/architecture.md for the measurement) and asks only for the rest, with
  *   `If-Range`, restarting cleanly when the server's file changed.
  */
+import { basename } from 'node:path';
 import { unlink } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
 import { backoffDelay, parseRetryAfter, sleep } from '../civitai/backoff';
 import type { AdaptiveLimiter } from '../civitai/limiter';
 import { CancelledError } from '../errors';
@@ -28,6 +28,9 @@ import type { HashName } from '../hash/names';
 import type { OutboundPolicy } from '../net/outbound-policy';
 import { lstatOrNull, openSafely } from '../safe-fs';
 import { DownloadError, urlForMessage } from './errors';
+import { PartFile } from './part-file';
+import { RetriesExhausted } from '../io/retry-transient';
+import { errnoName } from '../io/transient';
 import { header, requestFollowing, type Credentials, type HopResponse } from './http-hop';
 import { addRange, contiguousEnd, missingRanges, readPartState, statePathFor, writePartState, type PartState } from './part-state';
 import { classifyFailure } from './status-errors';
@@ -137,7 +140,7 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
   if (opts.signal?.aborted) onAbort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
-  let fh: FileHandle | undefined;
+  let fh: PartFile | undefined;
   const engine = new HashEngine({ mainThreadHashes: false });
   let stopHashing: ((err: Error) => void) | undefined;
   try {
@@ -178,7 +181,7 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     // The .part: created new or reused; never through a link.
     const existing = await lstatOrNull(opts.partPath);
     if (!existing) await (await openSafely(opts.partPath, 'create')).close();
-    fh = await openSafely(opts.partPath, 'update');
+    fh = await PartFile.open(opts.partPath, { signal: controller.signal });
     const onDisk = st.done.reduce((n, [a, b]) => n + (b - a), 0);
     await opts.beforeWrite?.(size, onDisk);
     if (st.done.length === 0) await fh.truncate(0);
@@ -418,17 +421,17 @@ function discard(body: HopResponse['body'] | undefined): void {
   body.destroy();
 }
 
-async function writeAll(fh: FileHandle, bytes: Buffer, position: number): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) {
-    try {
-      const { bytesWritten } = await fh.write(bytes, off, bytes.length - off, position + off);
-      off += bytesWritten;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT') throw new DownloadError('disk_full', `the disk is full (writing the .part); free some space and run get again to resume`);
-      throw err;
+async function writeAll(part: PartFile, bytes: Buffer, position: number): Promise<void> {
+  try {
+    await part.write(bytes, position);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new DownloadError('disk_full', `the disk is full (writing the .part); free some space and run get again to resume`);
+    if (err instanceof RetriesExhausted) {
+      const reason = errnoName(err.last) ?? (err.last as Error)?.message;
+      throw new DownloadError('write_failed', `writing ${basename(part.path)}: the folder's mount kept failing (${reason}, ${err.tries} tries); the .part is kept: once the mount answers again (on Colab: remount Drive), run get again to resume`, false, { cause: err });
     }
+    throw err;
   }
 }
 
