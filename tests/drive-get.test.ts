@@ -24,6 +24,7 @@ beforeAll(async () => {
   fake = await new FakeCivitai({ fixturesDir: null, token: TOKEN }).start();
   fake.storage = storage;
   drive = await mountDrive({ attrTimeout: 0.1 });
+  await drive.configure({ refuseLinks: true }); // as Drive's mount does: the final rename is a rename
   env = {
     CIVITAI_BASE_URL: fake.url,
     CIVITAI_FALLBACK_BASE_URLS: '',
@@ -66,6 +67,9 @@ test('writes of the .part failing for a moment: the download completes, verified
       { op: 'write', endsWith: '.safetensors.part', errno: 'ENOTCONN', times: 2, partial: true },
       { op: 'write', endsWith: '.safetensors.part', errno: 'EIO', times: 1 },
       { op: 'write', endsWith: '.safetensors.part', errno: 'ESTALE', times: 1, partial: true },
+      // The verified .part renamed to its final name, and the sidecars' renames.
+      { op: 'rename', endsWith: '/drive lora.safetensors', errno: 'ENOTCONN', times: 2 },
+      { op: 'rename', endsWith: '.civitai.info', errno: 'EIO', times: 1 },
     ],
   });
   const got = await runCli(['get', '--json', '--connections', '2', '--to', root, String(m.versionId)], env);
@@ -73,7 +77,7 @@ test('writes of the .part failing for a moment: the download completes, verified
   expect(got.code).toBe(0);
   const counters = await drive.counters();
   // Every fault was met (so the download really went through them).
-  expect(counters.writeFaults.map((f) => f.errno).sort()).toEqual(['EIO', 'ENOTCONN', 'ENOTCONN', 'ESTALE']);
+  expect(counters.writeFaults.map((f) => f.errno).sort()).toEqual(['EIO', 'EIO', 'ENOTCONN', 'ENOTCONN', 'ENOTCONN', 'ENOTCONN', 'ESTALE']);
   // Written on descriptors opened afresh after faults: the create, the first open, then reopens.
   // (The hash's read-back of the .part comes from the page cache: the mount saw no read of it.)
   expect(counters.files[`/${root.split('/').pop()}/models/Lora/drive lora.safetensors.part`].opens).toBeGreaterThanOrEqual(3);

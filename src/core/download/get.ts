@@ -9,12 +9,15 @@
  * Nothing gets the final name before it verified; a mismatch leaves the bytes
  * in the `.part` and the index untouched.
  */
-import { rename, stat, unlink } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, sep } from 'node:path';
 import { DEFAULT_HASHES, type FileHashes } from '../hash/names';
 import type { Library, LibraryModel } from '../library';
 import { probeFile } from '../probe';
 import type { ModelKind } from '../probe/types';
+import { RetriesExhausted, retryTransient } from '../io/retry-transient';
+import { errnoName } from '../io/transient';
+import { renameNoReplace } from '../library/no-replace';
 import { ensureRealDir, lstatOrNull } from '../safe-fs';
 import { checkedTarget } from '../sidecars/paths';
 import { detectLayout, folderFor } from './destination';
@@ -137,7 +140,7 @@ export async function getOne(library: Library, input: string, options: GetOption
   const real = await checkedTarget(root, target);
   if (await lstatOrNull(real)) throw new DownloadError('exists', `${real}: appeared while downloading; the download is kept in ${partPath}`);
   const lastByte = Date.now();
-  await rename(partPath, real);
+  await putInPlace(partPath, real, options.signal);
   await unlink(statePathFor(partPath)).catch(() => undefined);
   const model = await library.addDownloaded({
     absolute: real,
@@ -158,6 +161,39 @@ export async function getOne(library: Library, input: string, options: GetOption
     hashTailMs: result.hashTailMs,
     indexMs: Date.now() - lastByte,
   };
+}
+
+/**
+ * The verified `.part` under its final name: never over a file that appeared meanwhile
+ * (no-replace.ts), and on a flaky mount tried again. A try the mount failed may still have
+ * happened (Drive reports errors after the fact), so a later try first looks at what is there.
+ */
+async function putInPlace(partPath: string, real: string, signal: AbortSignal | undefined): Promise<void> {
+  const part = await stat(partPath);
+  await retryTransient(
+    real,
+    async (attempt) => {
+      if (attempt > 1) {
+        const [now, there] = await Promise.all([lstatOrNull(partPath), lstatOrNull(real)]);
+        const ours = (st: typeof there) => !!st && st.isFile() && st.dev === part.dev && st.ino === part.ino;
+        if (ours(there)) {
+          // The rename (or the link before the unlink) went through: finish it.
+          if (now) await unlink(partPath);
+          return;
+        }
+      }
+      try {
+        if ((await renameNoReplace(partPath, real)) === 'cross-device') throw new DownloadError('write_failed', `${real}: not on the file system of its .part; the download is kept in ${partPath}`);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'exists') throw new DownloadError('exists', `${real}: appeared while downloading; the download is kept in ${partPath}`);
+        throw err;
+      }
+    },
+    { signal },
+  ).catch((err) => {
+    if (!(err instanceof RetriesExhausted)) throw err;
+    throw new DownloadError('write_failed', `${basename(real)}: verified, but the folder's mount kept failing its rename (${errnoName(err.last) ?? (err.last as Error)?.message}); the download is kept in ${partPath}: run get again once the mount answers`, false, { cause: err });
+  });
 }
 
 function findBySha(library: Library, sha256: string): LibraryModel | undefined {

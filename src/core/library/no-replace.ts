@@ -32,7 +32,7 @@ export async function renameNoReplace(from: string, to: string): Promise<'linked
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (code === 'EEXIST') throw new ModeldeckError('exists', `${to}: already exists; nothing was moved`);
     if (code === 'EXDEV') return 'cross-device';
-    if (!LINK_UNSUPPORTED.has(code)) throw new ModeldeckError('move_failed', `${from} → ${to}: ${describeFsError(err)}`);
+    if (!LINK_UNSUPPORTED.has(code)) throw new ModeldeckError('move_failed', `${from} → ${to}: ${describeFsError(err)}`, { cause: err });
     return renameChecked(from, to);
   }
   try {
@@ -40,7 +40,7 @@ export async function renameNoReplace(from: string, to: string): Promise<'linked
   } catch (err) {
     // The old name cannot go (a read-only source folder): take the new one back, so nothing has moved.
     await unlink(to).catch(() => undefined);
-    throw new ModeldeckError('move_failed', `${from}: ${describeFsError(err)}; nothing was moved`);
+    throw new ModeldeckError('move_failed', `${from}: ${describeFsError(err)}; nothing was moved`, { cause: err });
   }
   return 'linked';
 }
@@ -52,6 +52,6 @@ async function renameChecked(from: string, to: string): Promise<'renamed' | 'cro
     return 'renamed';
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EXDEV') return 'cross-device';
-    throw new ModeldeckError('move_failed', `${from} → ${to}: ${describeFsError(err)}`);
+    throw new ModeldeckError('move_failed', `${from} → ${to}: ${describeFsError(err)}`, { cause: err });
   }
 }
