@@ -12,7 +12,7 @@
 import { rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, sep } from 'node:path';
 import { DEFAULT_HASHES, type FileHashes } from '../hash/names';
-import type { Library, LibraryModel } from '../library';
+import type { HuggingFaceOrigin, Library, LibraryModel } from '../library';
 import { probeFile } from '../probe';
 import type { ModelKind } from '../probe/types';
 import { ensureRealDir, lstatOrNull } from '../safe-fs';
@@ -22,7 +22,7 @@ import { DownloadError, urlForMessage } from './errors';
 import { checkFreeSpace } from './free-space';
 import { nameFromContentDisposition, safeFileName } from './file-name';
 import { header } from './http-hop';
-import { huggingFaceSha256 } from './huggingface';
+import { huggingFaceCard, huggingFaceSha256 } from './huggingface';
 import { statePathFor } from './part-state';
 import { planDownload, type DownloadPlan } from './plan';
 import { parseSource, type FileSelector } from './source';
@@ -81,6 +81,14 @@ export async function getOne(library: Library, input: string, options: GetOption
   options.onStart?.({ name, path: target, size: plan.size });
 
   let linkedSha: string | undefined;
+  let repoCommit: string | undefined;
+  // HuggingFace: the resolve answer (its redirect, or the file itself for a small non-LFS file) names the commit.
+  const noteCommit = (headers: Record<string, string | string[] | undefined>) => {
+    const c = header(headers, 'x-repo-commit')?.trim().toLowerCase();
+    if (!repoCommit && c && /^[0-9a-f]{40}$/.test(c)) repoCommit = c;
+  };
+  // The model card is asked while the bytes stream in; it never fails the download.
+  const card = plan.huggingFace ? huggingFaceCard(plan, library.outboundPolicy, options.signal) : undefined;
   const result = await transfer({
     url: plan.url,
     key: plan.key,
@@ -98,8 +106,10 @@ export async function getOne(library: Library, input: string, options: GetOption
     onRedirect: (_from, headers) => {
       const linked = header(headers, 'x-linked-etag');
       if (linked) linkedSha = cleanEtag(linked);
+      if (plan.huggingFace) noteCommit(headers);
     },
     onFirstResponse: (res) => {
+      if (plan.huggingFace) noteCommit(res.headers);
       if (!linkedSha) {
         const linked = header(res.headers, 'x-linked-etag');
         if (linked) linkedSha = cleanEtag(linked);
@@ -145,6 +155,7 @@ export async function getOne(library: Library, input: string, options: GetOption
     version: plan.version,
     previews: options.previews !== false,
     nsfwLevel: options.nsfwLevel ?? 2,
+    huggingFace: plan.huggingFace ? { ...originOf(plan.huggingFace), ...(repoCommit ? { commit: repoCommit } : {}), ...(await card) } : undefined,
   });
   return {
     status: 'downloaded',
@@ -158,6 +169,10 @@ export async function getOne(library: Library, input: string, options: GetOption
     hashTailMs: result.hashTailMs,
     indexMs: Date.now() - lastByte,
   };
+}
+
+function originOf(hf: NonNullable<DownloadPlan['huggingFace']>): HuggingFaceOrigin {
+  return { repo: hf.repo, revision: hf.revision, path: hf.path };
 }
 
 function findBySha(library: Library, sha256: string): LibraryModel | undefined {
