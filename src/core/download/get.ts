@@ -87,6 +87,8 @@ export async function getOne(library: Library, input: string, options: GetOption
     const c = header(headers, 'x-repo-commit')?.trim().toLowerCase();
     if (!repoCommit && c && /^[0-9a-f]{40}$/.test(c)) repoCommit = c;
   };
+  /** The free-space refusal before the first byte: its own message stands. */
+  let refusal: unknown;
   // The model card is asked while the bytes stream in; it never fails the download.
   const card = plan.huggingFace ? huggingFaceCard(plan, library.outboundPolicy, options.signal) : undefined;
   const result = await transfer({
@@ -120,8 +122,14 @@ export async function getOne(library: Library, input: string, options: GetOption
         if (cd) plan.name = cd;
       }
     },
-    beforeWrite: (size, onDisk) => checkFreeSpace(dirname(partPath), size - onDisk, env),
+    beforeWrite: (size, onDisk) =>
+      checkFreeSpace(dirname(partPath), size - onDisk, env).catch((err: unknown) => {
+        refusal = err;
+        throw err;
+      }),
     onProgress: (p) => options.onProgress?.({ ...p, name }),
+  }).catch((err: unknown) => {
+    throw (err !== refusal && diskFull(err, partPath)) || err;
   });
 
   // Verification against what the source published.
@@ -169,6 +177,19 @@ export async function getOne(library: Library, input: string, options: GetOption
     hashTailMs: result.hashTailMs,
     indexMs: Date.now() - lastByte,
   };
+}
+
+/**
+ * The disk filled while the bytes came in: one line naming the `.part`. It is
+ * kept with its state file (what was written is good), so freeing space and
+ * running get again continues where it stopped; nothing has the final name and
+ * the index is untouched.
+ */
+function diskFull(err: unknown, partPath: string): DownloadError | undefined {
+  const code = (err as { code?: string })?.code;
+  const full = code === 'ENOSPC' || code === 'EDQUOT' || code === 'disk_full';
+  if (!full) return undefined;
+  return new DownloadError('disk_full', `disk full writing ${partPath}: free some space and run get again to continue (the bytes so far are kept; delete the .part to give up)`);
 }
 
 function originOf(hf: NonNullable<DownloadPlan['huggingFace']>): HuggingFaceOrigin {
