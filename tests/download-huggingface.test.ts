@@ -10,6 +10,9 @@ import { runCli } from './helpers/cli';
 import { TOKEN } from './helpers/civitai';
 import { loraBytes, sha256 } from './helpers/library';
 import { useTmpDir } from './helpers/tmpdir';
+import { Library } from '../src/core/library';
+import { toCard } from '../src/kernel/widget/cards';
+import { modelDetails } from '../src/kernel/widget/details';
 
 const HF_SECRET = 'hf_TESTSECRET_card_51k2';
 const tmp = useTmpDir();
@@ -88,6 +91,15 @@ test('the entry records repo, revision, path, commit and the card\'s license and
   expect((await runCli(['scan', root], env)).code).toBe(0);
   expect(JSON.parse((await runCli(['info', '--json', done.path], env)).stdout).huggingFace).toEqual(origin);
   expect(info.stdout + JSON.stringify(json)).not.toContain(HF_SECRET);
+
+  // The panel's details carry it too.
+  const lib = await Library.open([root], { civitai: false });
+  try {
+    const model = lib.get(done.path)!;
+    expect((await modelDetails(model, toCard(model, 0))).huggingFace).toEqual(origin);
+  } finally {
+    await lib.close();
+  }
 });
 
 test('no card (404), a card with hostile values, or a card without them: the download succeeds with the origin alone, and no warning', async () => {
