@@ -72,3 +72,43 @@ test('the compact form is smaller, and a damaged row is refused', () => {
   badSize[1] = 'not a size';
   expect(decodeEntry(badSize)).toEqual({ error: 'size is not a byte count' });
 });
+
+describe('a HuggingFace origin', () => {
+  const origin = { repo: 'acme/lora', revision: 'main', path: 'sub/x.safetensors', commit: 'a'.repeat(40), license: 'openrail++', baseModels: ['stabilityai/stable-diffusion-xl-base-1.0'] };
+
+  test('survives the snapshot form, with and without ignored updates', () => {
+    for (const entry of [{ ...base, huggingFace: origin }, { ...base, huggingFace: { repo: 'acme/lora', revision: 'v1', path: 'x.safetensors' } }, { ...base, updates: { version: 7 }, huggingFace: origin }]) {
+      const decoded = decodeEntry(JSON.parse(JSON.stringify(encodeEntry(entry))));
+      if (!('entry' in decoded)) throw new Error(decoded.error);
+      expect(decoded.entry).toEqual(entry);
+    }
+  });
+
+  test('without ignores it puts {} in their place (a reader from before takes it for none), and rows without either stay 17 long', () => {
+    const row = encodeEntry({ ...base, huggingFace: origin });
+    expect(row.slice(17)).toEqual([{}, origin]);
+    expect(encodeEntry(base)).toHaveLength(17);
+    const decoded = decodeEntry(JSON.parse(JSON.stringify(row)));
+    expect('entry' in decoded && decoded.entry.updates).toBe(undefined);
+  });
+
+  test('an old row (no field) decodes without one', () => {
+    const decoded = decodeEntry(JSON.parse(JSON.stringify(encodeEntry(base))));
+    expect('entry' in decoded && 'huggingFace' in decoded.entry).toBe(false);
+  });
+
+  test.each<[string, unknown, RegExp]>([
+    ['a repo that climbs out', { ...origin, repo: '../../etc' }, /huggingFace\.repo/],
+    ['a path with ..', { ...origin, path: 'a/../../x' }, /huggingFace\.path/],
+    ['a license with a line break', { ...origin, license: 'mit\n\u001b[31mred' }, /huggingFace\.license/],
+    ['a commit that is not one', { ...origin, commit: 'main' }, /huggingFace\.commit/],
+    ['base models that are not names', { ...origin, baseModels: [{ x: 1 }] }, /huggingFace\.baseModels/],
+    ['an unknown key', { ...origin, token: 'hf_x' }, /unknown keys/],
+    ['not an object', 'acme/lora', /not an object/],
+  ])('a row with %s is refused with the reason', (_name, value, reason) => {
+    const row = encodeEntry(base);
+    row.push({}, value);
+    const decoded = decodeEntry(JSON.parse(JSON.stringify(row)));
+    expect('error' in decoded && decoded.error).toMatch(reason);
+  });
+});

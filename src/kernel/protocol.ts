@@ -232,6 +232,18 @@ export interface ModelDetails {
   fingerprint: string;
   /** From the `.civitai.info` beside the model, when there is one. */
   info: CivitaiInfoSummary | null;
+  /** Where a file `get` fetched from HuggingFace came from (absent for other files). */
+  huggingFace?: HuggingFaceOriginInfo;
+}
+
+/** The index entry's HuggingFace origin, as `modeldeck info` shows it. */
+export interface HuggingFaceOriginInfo {
+  repo: string;
+  revision: string;
+  path: string;
+  commit?: string;
+  license?: string;
+  baseModels?: string[];
 }
 
 export interface CivitaiInfoSummary {

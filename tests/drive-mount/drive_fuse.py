@@ -13,7 +13,9 @@ operation is passed to a real source folder, with
   - hard links refused (EPERM), as on Drive's mount,
   - write faults: the next N creates, writes or renames whose path ends with a
     given text fail (a write can first store half its bytes, as a connection
-    that drops mid-upload leaves a partial file),
+    that drops mid-upload leaves a partial file; with `fromByte`, only writes
+    reaching that offset fail, the one crossing it stores what fits and
+    returns a short count: a disk that fills up, with ENOSPC),
 and counters per file (opens, stats, bytes read, writes, renames onto it) and
 per folder (readdirs), and of planted files.
 
@@ -33,7 +35,7 @@ import time
 
 from fusepy import FUSE, FuseOSError, Operations
 
-ERRNOS = {'ENOTCONN': errno.ENOTCONN, 'EIO': errno.EIO, 'ESTALE': errno.ESTALE, 'EAGAIN': errno.EAGAIN}
+ERRNOS = {'ENOTCONN': errno.ENOTCONN, 'EIO': errno.EIO, 'ESTALE': errno.ESTALE, 'EAGAIN': errno.EAGAIN, 'ENOSPC': errno.ENOSPC}
 
 
 class Counters:
@@ -126,6 +128,9 @@ class DriveLike(Operations):
                 # [{op: 'create'|'write'|'rename', endsWith, errno, times, partial}]: the next `times`
                 # (default 1) such operations on a path ending with `endsWith` fail (for a rename: the
                 # new name). `partial` (writes): half of the bytes reach the file before the failure.
+                # `fromByte` (writes): writes ending at or before it pass (and count no failure); the one
+                # crossing it stores the bytes before it and returns that short count, as write(2) does when
+                # the disk fills; later ones fail.
                 self.write_specs = [dict(w, left=w.get('times', 1)) for w in config['writeFaults']]
             elif not hasattr(self, 'write_specs'):
                 self.write_specs = []
@@ -194,10 +199,12 @@ class DriveLike(Operations):
                         with self.counters.lock:
                             self.counters.planted += 1
 
-    def _write_fault(self, op, path):
+    def _write_fault(self, op, path, end=None):
         """The spec of a write fault this operation meets (its count used up), or None."""
         with self.lock:
             for w in self.write_specs:
+                if 'fromByte' in w and end is not None and end <= w['fromByte']:
+                    continue
                 if w['op'] == op and w['left'] > 0 and path.endswith(w.get('endsWith', '')):
                     w['left'] -= 1
                     with self.counters.lock:
@@ -288,8 +295,11 @@ class DriveLike(Operations):
 
     def write(self, path, data, offset, fh):
         self._check_connected()
-        w = self._write_fault('write', path)
+        w = self._write_fault('write', path, offset + len(data))
         if w:
+            if 'fromByte' in w and offset < w['fromByte']:
+                # The disk fills inside this write: what fits is stored, the count says so.
+                return self._os(os.pwrite, fh, data[: w['fromByte'] - offset], offset)
             if w.get('partial'):
                 self._os(os.pwrite, fh, data[: len(data) // 2], offset)
             raise FuseOSError(ERRNOS[w.get('errno', 'ENOTCONN')])

@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Page } from 'playwright-core';
 import { FakeCivitai } from '../fake-civitai';
-import { loraBytes, register, writeModel, type MadeFile } from '../helpers/library';
+import { FakeStorage } from '../fake-civitai/storage';
+import { existsSync, readFileSync } from 'node:fs';
+import { loraBytes, register, sha256, writeModel, type MadeFile } from '../helpers/library';
 import { messageOf, raw, SseReader, startServe, type ServeProcess } from '../helpers/serve';
 import { WAIT_MS } from '../helpers/wait';
 import { launchChromium, missingChromium, type Browser } from './helpers/chromium';
@@ -26,6 +28,7 @@ const SHOTS = join(REPO, 'test-output', 'serve');
 let work: string;
 let root: string;
 let fake: FakeCivitai;
+let storage: FakeStorage;
 let serve: ServeProcess;
 let proxy: PrefixProxy;
 let pageUrl: string;
@@ -67,6 +70,8 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'mdk-serve-e2e-'));
   root = join(work, 'models');
   fake = await new FakeCivitai({ fixturesDir: null }).start();
+  storage = await new FakeStorage().start();
+  fake.storage = storage;
   const names = ['Aurora Glow', 'Brushwork Ink', 'Cyber Alley', 'Dune Sunset', 'Ember Knight'];
   for (const name of names) {
     const rel = `Lora/${name.toLowerCase().replace(' ', '-')}.safetensors`;
@@ -77,7 +82,7 @@ beforeAll(async () => {
   files['Lora/to-link.safetensors'] = writeModel(root, 'Lora/to-link.safetensors', loraBytes());
   files['Lora/mystery.safetensors'] = writeModel(root, 'Lora/mystery.safetensors', loraBytes());
   linkTarget = fake.addVersion({ modelName: 'Linked By Url', baseModel: 'SD 1.5', trainedWords: ['linked_word'], images: 1, files: [{ name: 'linked-by-url.safetensors', hashes: { SHA256: 'AB'.repeat(32) } }] });
-  serve = await startServe([root], [], { CIVITAI_BASE_URL: fake.url, CIVITAI_FALLBACK_BASE_URLS: '', CIVITAI_TOKEN: '', MODELDECK_CACHE_DIR: join(work, 'cache') });
+  serve = await startServe([root], [], { CIVITAI_BASE_URL: fake.url, CIVITAI_FALLBACK_BASE_URLS: '', CIVITAI_TOKEN: '', MODELDECK_CACHE_DIR: join(work, 'cache'), MODELDECK_ALLOWED_ORIGINS: storage.url });
   proxy = new PrefixProxy(serve.port);
   pageUrl = `${await proxy.start()}?token=${serve.token}`;
   browser = await launchChromium(work, { width: 1200, height: 860 });
@@ -92,6 +97,7 @@ afterAll(async () => {
   await proxy?.stop();
   await serve?.stop();
   await fake?.stop();
+  await storage?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -201,6 +207,34 @@ test('after the event stream is cut while the library changes, the tab reconnect
   expect(proxy.eventRequests.slice(asked).some((id) => id !== null && /^[0-9a-f]{8}-\d+$/.test(id))).toBe(true);
   await shot(page, '06-after-reconnect');
   expect(browser.errors.filter((e) => !/EventSource|ERR_|net::|Failed to load resource/.test(e))).toEqual([]);
+});
+
+test('a pasted link downloads with progress into the library, the card appears in both tabs, and the same link again warns', async () => {
+  const bytes = loraBytes({}, 8 * 1024 * 1024);
+  const m = fake.addVersion({ modelName: 'Pasted Download', type: 'LORA', baseModel: 'SD 1.5', images: 1, files: [{ name: 'pasted-download.safetensors', hashes: { SHA256: sha256(bytes) }, sizeKB: bytes.length / 1024, primary: true, content: bytes }] });
+  // Slow enough for the list to show its progress line at least once.
+  storage.faults = { bytesPerSecond: 2 * 1024 * 1024 };
+  const form = page.getByRole('region', { name: 'Downloads' });
+  await form.getByLabel('Link to download').fill(`https://civitai.com/models/${m.modelId}`);
+  await form.getByRole('button', { name: 'Download', exact: true }).click();
+  const row = form.locator('.md-download').first();
+  await eventually(async () => /MB\/s/.test((await row.locator('.md-download-status').textContent()) ?? ''), true);
+  await shot(page, '07a-downloading');
+  await eventually(async () => ((await row.locator('.md-download-status').textContent()) ?? '').startsWith('Done:'), true);
+  storage.faults = {};
+  expect(readFileSync(join(root, 'Lora', 'pasted-download.safetensors')).equals(bytes)).toBe(true);
+  expect(existsSync(join(root, 'Lora', 'pasted-download.safetensors.part'))).toBe(false);
+  await eventually(() => card(page, 'Pasted Download').count(), 1);
+  await eventually(() => card(second, 'Pasted Download').count(), 1);
+  // The same file again: nothing downloaded, the warning names where it is.
+  const served = storage.requests.length;
+  await form.getByLabel('Link to download').fill(`urn:air:sd1:lora:civitai:${m.modelId}@${m.versionId}`);
+  await form.getByRole('button', { name: 'Download', exact: true }).click();
+  const warning = form.locator('.md-download-warning');
+  await eventually(() => warning.count(), 1);
+  expect(await warning.textContent()).toBe(`already in the library: ${join(root, 'Lora', 'pasted-download.safetensors')}`);
+  expect(storage.requests.length).toBe(served);
+  await shot(page, '07b-downloaded');
 });
 
 test('on a phone-sized screen the panel fits the width', async () => {

@@ -40,6 +40,8 @@ export interface StorageFaults {
   stallAtByte?: number;
   /** Bytes per second per connection. */
   bytesPerSecond?: number;
+  /** A request whose range starts at `start` is served at `bytesPerSecond` (one slow connection among fast ones). */
+  slowRanges?: Array<{ start: number; bytesPerSecond: number }>;
   /** Send one byte less than Content-Length says, then close. */
   shortByOne?: boolean;
   /** Flip bytes in what is served (the Content-Length stays right). */
@@ -62,6 +64,11 @@ export interface StorageRequest {
   ifRange: string | undefined;
   authorization: string | undefined;
   status: number;
+  /** When it arrived, and when its response ended or its connection closed (ms since epoch): which ranges were in flight together. */
+  at: number;
+  closedAt?: number;
+  /** Body bytes written for it. */
+  bytes: number;
 }
 
 export class FakeStorage {
@@ -116,8 +123,13 @@ export class FakeStorage {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
-    const record = (status: number) =>
-      this.requests.push({ path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, authorization: req.headers.authorization, status });
+    const at = Date.now();
+    const record = (status: number) => {
+      const r: StorageRequest = { path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, authorization: req.headers.authorization, status, at, bytes: 0 };
+      this.requests.push(r);
+      res.once('close', () => (r.closedAt = Date.now()));
+      return r;
+    };
     const m = /^\/blob\/([^/]+)$/.exec(url.pathname);
     const file = m ? this.files.get(decodeURIComponent(m[1])) : undefined;
     if (!file || !m) return this.plain(res, record, 404, { error: 'no such blob' });
@@ -148,7 +160,7 @@ export class FakeStorage {
       }
       status = 206;
     }
-    record(status);
+    const log = record(status);
     const headers: Record<string, string> = {
       'content-type': 'application/octet-stream',
       'content-length': String(end - start),
@@ -160,13 +172,18 @@ export class FakeStorage {
     if (status === 206) headers['content-range'] = `bytes ${start}-${end - 1}/${size}`;
     res.writeHead(status, headers);
     res.flushHeaders();
-    await this.send(res, file.bytes, start, f.shortByOne ? end - 1 : end, Boolean(f.shortByOne));
+    const slow = status === 206 ? f.slowRanges?.find((s) => s.start === start) : undefined;
+    await this.send(res, file.bytes, start, f.shortByOne ? end - 1 : end, log, Boolean(f.shortByOne), slow?.bytesPerSecond);
   }
 
   /** Writes [start, end) at the capped rate, honouring backpressure and the drop fault. */
-  private async send(res: ServerResponse, bytes: Buffer, start: number, end: number, cutShort = false): Promise<void> {
+  private async send(res: ServerResponse, bytes: Buffer, start: number, end: number, log: StorageRequest, cutShort = false, rate?: number): Promise<void> {
+    const served = (n: number) => {
+      this.bytesServed += n;
+      log.bytes += n;
+    };
     const piece = 64 * 1024;
-    const cap = this.faults.bytesPerSecond;
+    const cap = rate ?? this.faults.bytesPerSecond;
     const began = Date.now();
     let sent = 0;
     for (let at = start; at < end; ) {
@@ -176,7 +193,7 @@ export class FakeStorage {
       if (drop !== undefined && at + n >= drop && drop >= at) {
         n = drop - at;
         if (n > 0) this.write(res, bytes, at, n);
-        this.bytesServed += n;
+        served(n);
         this.faults.dropAtByte = undefined;
         res.socket?.destroy();
         return;
@@ -185,13 +202,13 @@ export class FakeStorage {
       if (stall !== undefined && at + n >= stall && stall >= at) {
         this.faults.stallAtByte = undefined;
         if (stall > at) this.write(res, bytes, at, stall - at);
-        this.bytesServed += stall - at;
+        served(stall - at);
         // Silence until the client gives up on this connection.
         await new Promise<void>((resolve) => res.once('close', resolve));
         return;
       }
       const ok = this.write(res, bytes, at, n);
-      this.bytesServed += n;
+      served(n);
       at += n;
       sent += n;
       if (!ok) await drained(res);
@@ -212,7 +229,7 @@ export class FakeStorage {
     return res.write(chunk);
   }
 
-  private plain(res: ServerResponse, record: (s: number) => void, status: number, body: unknown): void {
+  private plain(res: ServerResponse, record: (s: number) => unknown, status: number, body: unknown): void {
     record(status);
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));

@@ -2,7 +2,9 @@
  * A fake HuggingFace over real HTTP on 127.0.0.1: `resolve/` answers with a
  * redirect to a storage host (a FakeStorage on another port) carrying the
  * file's SHA-256 in `X-Linked-Etag`, as huggingface.co does for LFS files;
- * the tree API lists `lfs.oid`. A gated repo wants `Authorization: Bearer`.
+ * the tree API lists `lfs.oid`; `/api/models/{repo}[/revision/{rev}]` answers
+ * the model card's `cardData` (license, base_model). A gated repo wants
+ * `Authorization: Bearer`. `X-Repo-Commit` is a 40-hex commit per repo and revision.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -25,6 +27,8 @@ export class FakeHuggingFace {
   readonly requests: Array<{ path: string; authorization: string | undefined }> = [];
   private readonly files: HfFile[] = [];
   private readonly gated = new Map<string, string>();
+  /** cardData per repo; a repo not set gets DEFAULT_CARD; `null`: the API answers 404. */
+  private readonly cards = new Map<string, Record<string, unknown> | null>();
 
   constructor(private readonly storage: FakeStorage) {}
 
@@ -40,6 +44,16 @@ export class FakeHuggingFace {
     this.files.push({ ...spec, sha256 });
     this.storage.put(`hf-${sha256}`, spec.path.split('/').pop()!, spec.bytes);
     return `${this.url}/${spec.repo}/resolve/${spec.revision}/${spec.path}`;
+  }
+
+  /** The model card `repo` answers (`null`: no card, a 404). */
+  setCard(repo: string, cardData: Record<string, unknown> | null): void {
+    this.cards.set(repo, cardData);
+  }
+
+  /** The commit `X-Repo-Commit` names for a repo at a revision. */
+  commitOf(repo: string, revision: string): string {
+    return createHash('sha1').update(`${repo}@${revision}`).digest('hex');
   }
 
   /** Downloads from `repo` need this token. */
@@ -66,6 +80,8 @@ export class FakeHuggingFace {
     };
     if (segs[0] === 'api' && segs[1] === 'models') {
       const repo = `${segs[2]}/${segs[3]}`;
+      const token = this.gated.get(repo);
+      if (token && req.headers.authorization !== `Bearer ${token}`) return send(401, { error: 'Access to this repo is restricted' });
       if (segs[4] === 'tree') {
         const rev = segs[5];
         const dir = segs.slice(6).join('/');
@@ -74,7 +90,10 @@ export class FakeHuggingFace {
           .map((f) => ({ type: 'file', path: f.path, size: f.bytes.length, oid: 'git-oid', lfs: { oid: f.publishedSha256 ?? f.sha256, size: f.bytes.length, pointerSize: 134 } }));
         return send(200, list);
       }
-      return send(200, { id: repo, cardData: { license: 'openrail++', base_model: 'stabilityai/stable-diffusion-xl-base-1.0' } });
+      if (segs[4] !== undefined && !(segs[4] === 'revision' && segs[5] && segs.length === 6)) return send(404, { error: 'unknown path' });
+      const card = this.cards.has(repo) ? this.cards.get(repo) : DEFAULT_CARD;
+      if (card === null) return send(404, { error: 'Repository not found' });
+      return send(200, { id: repo, sha: this.commitOf(repo, segs[5] ?? 'main'), cardData: card });
     }
     const at = segs.indexOf('resolve');
     if (at === 2) {
@@ -85,7 +104,7 @@ export class FakeHuggingFace {
       const path = segs.slice(4).join('/');
       const f = this.files.find((x) => x.repo === repo && x.revision === rev && x.path === path);
       if (!f) return send(404, { error: 'Entry not found' }, { 'x-error-code': 'EntryNotFound' });
-      const headers: Record<string, string> = { location: this.storage.signedUrl(`hf-${f.sha256}`), 'x-repo-commit': 'c0ffee', 'x-linked-size': String(f.bytes.length) };
+      const headers: Record<string, string> = { location: this.storage.signedUrl(`hf-${f.sha256}`), 'x-repo-commit': this.commitOf(repo, rev), 'x-linked-size': String(f.bytes.length) };
       if (!f.noLinkedEtag) headers['x-linked-etag'] = `"${f.publishedSha256 ?? f.sha256}"`;
       res.writeHead(302, headers);
       res.end();
@@ -94,3 +113,5 @@ export class FakeHuggingFace {
     send(404, { error: 'unknown path' });
   }
 }
+
+const DEFAULT_CARD = { license: 'openrail++', base_model: 'stabilityai/stable-diffusion-xl-base-1.0' };

@@ -44,9 +44,11 @@ export interface DriveConfig {
   refuseLinks?: boolean;
   /**
    * The next `times` (default 1) creates / writes / renames (onto the new name) of a path ending
-   * with `endsWith` fail with `errno`; `partial` writes store half their bytes first.
+   * with `endsWith` fail with `errno`; `partial` writes store half their bytes first. `fromByte`
+   * (writes): only writes reaching that offset fail, and the one crossing it stores the bytes
+   * before it and returns a short count (a disk filling up: use ENOSPC).
    */
-  writeFaults?: { op: 'create' | 'write' | 'rename'; endsWith?: string; errno?: Exclude<DriveErrno, 'SHORT'>; times?: number; partial?: boolean }[];
+  writeFaults?: { op: 'create' | 'write' | 'rename'; endsWith?: string; errno?: Exclude<DriveErrno, 'SHORT'> | 'ENOSPC'; times?: number; partial?: boolean; fromByte?: number }[];
   /** Kernel attribute/entry cache in seconds (default 1, libfuse's). Only at mount time. */
   attrTimeout?: number;
 }

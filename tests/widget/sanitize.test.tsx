@@ -170,7 +170,44 @@ describe('DetailsView', () => {
     }
   });
 
-  it('shows no Gallery heading when no image can be shown', async () => {
+  it('shows a HuggingFace origin (repo, revision, commit, path, license, base models) as inert text; none for other files', async () => {
+    const panel = await openPanel();
+    try {
+      panel.models([card(1)]);
+      await settle();
+      click(byText(panel.el, 'button', 'Details'));
+      const hostile = '<img src=x onerror="window.__xss=1">';
+      await panel.reply('details', {
+        ...details('<p>Plain.</p>'),
+        huggingFace: { repo: 'acme/hero', revision: 'v1', path: 'loras/hero.safetensors', commit: 'ab'.repeat(20), license: hostile, baseModels: ['stabilityai/sdxl-base', 'acme/base'] },
+      });
+      await settle();
+      const dialog = panel.el.querySelector('.md-details') as HTMLElement;
+      const facts = [...dialog.querySelectorAll('.md-facts dt')].map((dt) => [dt.textContent, dt.nextElementSibling!.textContent]);
+      expect(facts).toContainEqual(['HuggingFace', `acme/hero @ v1 (commit ${'ab'.repeat(6)}) · loras/hero.safetensors`]);
+      expect(facts).toContainEqual(['License', hostile]);
+      expect(facts).toContainEqual(['Base model (model card)', 'stabilityai/sdxl-base, acme/base']);
+      expect(dialog.querySelector('.md-facts img')).toBeNull();
+      expect(globalThis.__xss).toBeUndefined();
+    } finally {
+      panel.close();
+    }
+    const other = await openPanel();
+    try {
+      other.models([card(1)]);
+      await settle();
+      click(byText(other.el, 'button', 'Details'));
+      await other.reply('details', details('<p>Plain.</p>'));
+      await settle();
+      const dts = [...other.el.querySelectorAll('.md-details .md-facts dt')].map((dt) => dt.textContent);
+      expect(dts).not.toContain('HuggingFace');
+      expect(dts).not.toContain('License');
+    } finally {
+      other.close();
+    }
+  });
+
+    it('shows no Gallery heading when no image can be shown', async () => {
     const panel = await openPanel();
     try {
       panel.models([card(1)]);

@@ -105,7 +105,7 @@ export function registerGet(program: Command): void {
 function report(r: GetResult, json: boolean, scrub: (s: string) => string): void {
   if (json) {
     if (r.status === 'downloaded') {
-      printJsonLine({ event: 'done', status: r.status, input: scrub(r.input), path: r.path, size: r.size, fetched: r.fetched, resumedFrom: r.resumedFrom, verifiedBy: r.verifiedBy, hashes: r.model.hashes, civitai: r.model.civitai, preview: r.model.preview ?? null, indexMs: r.indexMs, hashTailMs: r.hashTailMs });
+      printJsonLine({ event: 'done', status: r.status, input: scrub(r.input), path: r.path, size: r.size, fetched: r.fetched, resumedFrom: r.resumedFrom, verifiedBy: r.verifiedBy, hashes: r.model.hashes, civitai: r.model.civitai, ...(r.model.huggingFace ? { huggingFace: r.model.huggingFace } : {}), preview: r.model.preview ?? null, indexMs: r.indexMs, hashTailMs: r.hashTailMs });
     } else printJsonLine({ event: 'done', ...r, input: scrub(r.input) });
     return;
   }

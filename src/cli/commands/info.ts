@@ -35,6 +35,12 @@ export function registerInfo(program: Command): void {
             } else {
               lines.push(`  Civitai: ${m.civitai.status === 'not_found' ? 'not on Civitai' : 'not identified yet'}`);
             }
+            const hf = m.huggingFace;
+            if (hf) {
+              lines.push(`  HuggingFace: ${printable(hf.repo)} @ ${printable(hf.revision)}${hf.commit ? ` (commit ${hf.commit.slice(0, 12)})` : ''}, ${printable(hf.path)}`);
+              if (hf.license) lines.push(`    license: ${printable(hf.license)}`);
+              if (hf.baseModels?.length) lines.push(`    base model: ${printable(hf.baseModels.join(', '))}`);
+            }
             if (m.civitai.lastError) lines.push(`  last lookup failed: ${printable(m.civitai.lastError.message)}`);
             if (m.preview) lines.push(`  preview: ${printable(m.preview)}`);
             for (const c of m.conflicts) lines.push(`  conflict: ${printable(c)}`);

@@ -39,6 +39,7 @@ export function registerTransfer(program: Command): void {
         process.stdout.write(`${r.matched} of ${r.models} exported models matched files in ${printable(lib.roots[0])} (${r.matchedBySha256} by SHA256, ${r.matchedByFingerprint} by fingerprint)\n`);
         if (r.unmatched.length) process.stdout.write(`not found here (not in this folder, or changed): ${printable(r.unmatched.join(', '))}\n`);
         for (const why of r.rejected) process.stderr.write(`modeldeck: ${printable(file)}: left out, not a valid model entry: ${printable(why)}\n`);
+        for (const why of r.dropped ?? []) process.stderr.write(`modeldeck: ${printable(file)}: HuggingFace origin left out (the rest imported): ${printable(why)}\n`);
       } finally {
         await lib.close();
       }

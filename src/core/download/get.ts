@@ -12,7 +12,7 @@
 import { stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, sep } from 'node:path';
 import { DEFAULT_HASHES, type FileHashes } from '../hash/names';
-import type { Library, LibraryModel } from '../library';
+import type { HuggingFaceOrigin, Library, LibraryModel } from '../library';
 import { probeFile } from '../probe';
 import type { ModelKind } from '../probe/types';
 import { RetriesExhausted, retryTransient } from '../io/retry-transient';
@@ -25,7 +25,7 @@ import { DownloadError, urlForMessage } from './errors';
 import { checkFreeSpace } from './free-space';
 import { nameFromContentDisposition, safeFileName } from './file-name';
 import { header } from './http-hop';
-import { huggingFaceSha256 } from './huggingface';
+import { huggingFaceCard, huggingFaceSha256 } from './huggingface';
 import { statePathFor } from './part-state';
 import { planDownload, type DownloadPlan } from './plan';
 import { parseSource, type FileSelector } from './source';
@@ -84,6 +84,16 @@ export async function getOne(library: Library, input: string, options: GetOption
   options.onStart?.({ name, path: target, size: plan.size });
 
   let linkedSha: string | undefined;
+  let repoCommit: string | undefined;
+  // HuggingFace: the resolve answer (its redirect, or the file itself for a small non-LFS file) names the commit.
+  const noteCommit = (headers: Record<string, string | string[] | undefined>) => {
+    const c = header(headers, 'x-repo-commit')?.trim().toLowerCase();
+    if (!repoCommit && c && /^[0-9a-f]{40}$/.test(c)) repoCommit = c;
+  };
+  /** The free-space refusal before the first byte: its own message stands. */
+  let refusal: unknown;
+  // The model card is asked while the bytes stream in; it never fails the download.
+  const card = plan.huggingFace ? huggingFaceCard(plan, library.outboundPolicy, options.signal) : undefined;
   const result = await transfer({
     url: plan.url,
     key: plan.key,
@@ -101,8 +111,10 @@ export async function getOne(library: Library, input: string, options: GetOption
     onRedirect: (_from, headers) => {
       const linked = header(headers, 'x-linked-etag');
       if (linked) linkedSha = cleanEtag(linked);
+      if (plan.huggingFace) noteCommit(headers);
     },
     onFirstResponse: (res) => {
+      if (plan.huggingFace) noteCommit(res.headers);
       if (!linkedSha) {
         const linked = header(res.headers, 'x-linked-etag');
         if (linked) linkedSha = cleanEtag(linked);
@@ -113,8 +125,14 @@ export async function getOne(library: Library, input: string, options: GetOption
         if (cd) plan.name = cd;
       }
     },
-    beforeWrite: (size, onDisk) => checkFreeSpace(dirname(partPath), size - onDisk, env),
+    beforeWrite: (size, onDisk) =>
+      checkFreeSpace(dirname(partPath), size - onDisk, env).catch((err: unknown) => {
+        refusal = err;
+        throw err;
+      }),
     onProgress: (p) => options.onProgress?.({ ...p, name }),
+  }).catch((err: unknown) => {
+    throw (err !== refusal && diskFull(err, partPath)) || err;
   });
 
   // Verification against what the source published.
@@ -148,6 +166,7 @@ export async function getOne(library: Library, input: string, options: GetOption
     version: plan.version,
     previews: options.previews !== false,
     nsfwLevel: options.nsfwLevel ?? 2,
+    huggingFace: plan.huggingFace ? { ...originOf(plan.huggingFace), ...(repoCommit ? { commit: repoCommit } : {}), ...(await card) } : undefined,
   });
   return {
     status: 'downloaded',
@@ -194,6 +213,23 @@ async function putInPlace(partPath: string, real: string, signal: AbortSignal | 
     if (!(err instanceof RetriesExhausted)) throw err;
     throw new DownloadError('write_failed', `${basename(real)}: verified, but the folder's mount kept failing its rename (${errnoName(err.last) ?? (err.last as Error)?.message}); the download is kept in ${partPath}: run get again once the mount answers`, false, { cause: err });
   });
+}
+
+/**
+ * The disk filled while the bytes came in: one line naming the `.part`. It is
+ * kept with its state file (what was written is good), so freeing space and
+ * running get again continues where it stopped; nothing has the final name and
+ * the index is untouched.
+ */
+function diskFull(err: unknown, partPath: string): DownloadError | undefined {
+  const code = (err as { code?: string })?.code;
+  const full = code === 'ENOSPC' || code === 'EDQUOT' || code === 'disk_full';
+  if (!full) return undefined;
+  return new DownloadError('disk_full', `disk full writing ${partPath}: free some space and run get again to continue (the bytes so far are kept; delete the .part to give up)`);
+}
+
+function originOf(hf: NonNullable<DownloadPlan['huggingFace']>): HuggingFaceOrigin {
+  return { repo: hf.repo, revision: hf.revision, path: hf.path };
 }
 
 function findBySha(library: Library, sha256: string): LibraryModel | undefined {

@@ -61,6 +61,8 @@ export interface TransferOptions {
   stallMs?: number;
   /** Retries per chunk before the download fails. */
   maxAttempts?: number;
+  /** The smallest remainder of a running chunk an idle connection takes half of (default 16 MiB; splits fall on MiB boundaries, so below 2 MiB it hands the whole remainder over). */
+  splitMinBytes?: number;
   baseDelayMs?: number;
   onProgress?: (p: TransferProgress) => void;
   /** The first response's headers (a name from Content-Disposition). */
@@ -285,7 +287,7 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
       let biggest: Chunk | undefined;
       for (const c of chunks) if (c.running && (!biggest || c.end - c.pos > biggest.end - biggest.pos)) biggest = c;
       // Each split drops what the relieved connection already has in flight: only worth it for a big remainder.
-      if (!biggest || biggest.end - biggest.pos < 16 * MIB) return undefined;
+      if (!biggest || biggest.end - biggest.pos < (opts.splitMinBytes ?? 16 * MIB)) return undefined;
       const mid = biggest.pos + Math.floor((biggest.end - biggest.pos) / 2 / MIB) * MIB;
       const piece: Chunk = { start: mid, pos: mid, end: biggest.end, attempts: 0, running: false };
       biggest.end = mid;

@@ -15,7 +15,7 @@ import { applyFound, identifyEntries } from './identify';
 import { folderKind } from './layouts';
 import { fetchParentModels, withParentPending } from './parent-models';
 import { syncSidecars } from './sidecar-sync';
-import type { ModelEntry } from './types';
+import type { HuggingFaceOrigin, ModelEntry } from './types';
 
 export interface DownloadedFile {
   /** Absolute path, inside `root`. */
@@ -25,6 +25,8 @@ export interface DownloadedFile {
   version?: ModelVersion;
   previews: boolean;
   nsfwLevel: number;
+  /** Where it came from, when it came from HuggingFace. */
+  huggingFace?: HuggingFaceOrigin;
 }
 
 /** The entry to store, built without the index lock (it reads the file's header and may ask Civitai). */
@@ -41,7 +43,7 @@ export async function entryForDownload(root: string, file: DownloadedFile, deps:
     hashes[name as HashName] = value;
     if (name !== 'AutoV3Full') hashSources[name as HashName] = 'computed';
   }
-  entry = { ...entry, hashes, hashSources, verified: true };
+  entry = { ...entry, hashes, hashSources, verified: true, ...(file.huggingFace ? { huggingFace: file.huggingFace } : {}) };
   let version = file.version;
   if (deps.client) {
     if (version) {

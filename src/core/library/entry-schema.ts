@@ -52,6 +52,7 @@ export function exportedModelProblem(x: unknown): string | null {
   const identity = identityProblem(x);
   if (identity) return identity;
   if (x.hashSources !== undefined && !isObj(x.hashSources)) return 'hashSources is not an object';
+  // A bad huggingFace origin is the caller's to drop (with a warning): the rest of the model is good.
   return civitaiProblem(x.civitai) ?? manualProblem(x.manual) ?? updatesProblem(x.updates);
 }
 
@@ -82,7 +83,26 @@ function entryProblem(x: unknown): string | null {
   if (manual) return manual;
   if (x.preview !== undefined && unsafeEntryPath(x.preview)) return `preview: ${unsafeEntryPath(x.preview)}`;
   if (!isTime(x.addedAt)) return 'addedAt is not a time';
-  return updatesProblem(x.updates);
+  return updatesProblem(x.updates) ?? huggingFaceProblem(x.huggingFace);
+}
+
+const HEX40 = /^[0-9a-f]{40}$/;
+// Short, single-line names: no control characters (a row is printed by `info` and shown in the panel).
+const NAME = /^[^\u0000-\u001f\u007f]{1,300}$/;
+const HF_KEYS = new Set(['repo', 'revision', 'path', 'commit', 'license', 'baseModels']);
+
+/** Why a HuggingFace origin (of an entry or of an exported model) is not one, or null. */
+export function huggingFaceProblem(h: unknown): string | null {
+  if (h === undefined) return null;
+  if (!isObj(h)) return 'huggingFace is not an object';
+  if (Object.keys(h).some((k) => !HF_KEYS.has(k))) return 'huggingFace has unknown keys';
+  if (typeof h.repo !== 'string' || !/^((datasets|spaces)\/)?[\w.-]{1,100}\/[\w.-]{1,100}$/.test(h.repo) || h.repo.split('/').some((s) => s === '.' || s === '..')) return 'huggingFace.repo is not owner/name';
+  if (typeof h.revision !== 'string' || !NAME.test(h.revision)) return 'huggingFace.revision is not a name';
+  if (typeof h.path !== 'string' || h.path.length > 1000 || unsafeEntryPath(h.path) || /[\u0000-\u001f\u007f]/.test(h.path)) return 'huggingFace.path is not a path inside the repository';
+  if (h.commit !== undefined && (typeof h.commit !== 'string' || !HEX40.test(h.commit))) return 'huggingFace.commit is not a commit hash';
+  if (h.license !== undefined && (typeof h.license !== 'string' || !NAME.test(h.license))) return 'huggingFace.license is not a name';
+  if (h.baseModels !== undefined && !(Array.isArray(h.baseModels) && h.baseModels.length <= 20 && h.baseModels.every((b) => typeof b === 'string' && NAME.test(b)))) return 'huggingFace.baseModels is not a list of names';
+  return null;
 }
 
 /** Also checks the update ignores of an imported model. */

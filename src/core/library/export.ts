@@ -7,9 +7,9 @@
  */
 import { ModeldeckError } from '../errors';
 import { HASH_NAMES, type FileHashes } from '../hash/names';
-import { checkEntry, exportedModelProblem } from './entry-schema';
+import { checkEntry, exportedModelProblem, huggingFaceProblem } from './entry-schema';
 import type { IndexStore } from './index-store';
-import type { CivitaiState, ManualOverrides, ModelEntry, UpdateIgnores } from './types';
+import type { CivitaiState, HuggingFaceOrigin, ManualOverrides, ModelEntry, UpdateIgnores } from './types';
 
 export const EXPORT_FORMAT = 'modeldeck-export';
 export const EXPORT_VERSION = 1;
@@ -24,6 +24,8 @@ export interface ExportedModel {
   manual?: ManualOverrides;
   /** Ignored updates (absent when none). */
   updates?: UpdateIgnores;
+  /** Where a HuggingFace download came from (absent for other files). */
+  huggingFace?: HuggingFaceOrigin;
 }
 
 export interface ExportDocument {
@@ -45,6 +47,8 @@ export interface ImportReport {
   unmatched: string[];
   /** Exported models left out because they are not valid entries (`models[3]: reason`). */
   rejected: string[];
+  /** Fields left out of models that were otherwise imported (`models[3]: huggingFace...: reason`); absent when none. */
+  dropped?: string[];
 }
 
 export function exportLibrary(entries: Iterable<ModelEntry>): ExportDocument {
@@ -54,6 +58,7 @@ export function exportLibrary(entries: Iterable<ModelEntry>): ExportDocument {
     const { lastError: _dropped, parentPending: _sidecars, ...civitai } = e.civitai;
     const model: ExportedModel = { path: e.path, size: e.size, fingerprint: e.fingerprint, hashes: e.hashes, hashSources: e.hashSources, civitai, manual: e.manual };
     if (e.updates) model.updates = e.updates;
+    if (e.huggingFace) model.huggingFace = e.huggingFace;
     models.push(model);
   }
   return { format: EXPORT_FORMAT, version: EXPORT_VERSION, exportedAt: new Date().toISOString(), models };
@@ -65,7 +70,7 @@ export function exportLibrary(entries: Iterable<ModelEntry>): ExportDocument {
  * entry schema on its own: a bad one is left out and named in the report,
  * never written into the index.
  */
-export function validateExport(doc: unknown): { doc: ExportDocument; rejected: string[] } {
+export function validateExport(doc: unknown): { doc: ExportDocument; rejected: string[]; dropped: string[] } {
   const bad = (why: string) => new ModeldeckError('bad_export', `not a modeldeck export: ${why}`);
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw bad('not a JSON object');
   const d = doc as Partial<ExportDocument>;
@@ -74,23 +79,33 @@ export function validateExport(doc: unknown): { doc: ExportDocument; rejected: s
   if (!Array.isArray(d.models)) throw bad('"models" is not a list');
   const models: ExportedModel[] = [];
   const rejected: string[] = [];
+  const dropped: string[] = [];
   d.models.forEach((m: unknown, i: number) => {
     const why = exportedModelProblem(m);
-    if (why) rejected.push(`models[${i}]: ${why}`);
-    else models.push(m as ExportedModel);
+    if (why) return void rejected.push(`models[${i}]: ${why}`);
+    const model = m as ExportedModel;
+    // The origin is a courtesy: a bad one is left out, the hashes and links still count.
+    const badOrigin = huggingFaceProblem(model.huggingFace);
+    if (badOrigin) {
+      const { huggingFace: _bad, ...rest } = model;
+      dropped.push(`models[${i}]: ${badOrigin}`);
+      models.push(rest);
+    } else {
+      models.push(model);
+    }
   });
-  return { doc: { ...(d as ExportDocument), models }, rejected };
+  return { doc: { ...(d as ExportDocument), models }, rejected, dropped };
 }
 
 export function importIntoLibrary(store: IndexStore, doc: unknown): ImportReport {
-  const { doc: valid, rejected } = validateExport(doc);
+  const { doc: valid, rejected, dropped } = validateExport(doc);
   const bySha = new Map<string, ModelEntry[]>();
   const byFingerprint = new Map<string, ModelEntry[]>();
   for (const e of store.all()) {
     if (e.hashes.SHA256) bySha.set(e.hashes.SHA256, [...(bySha.get(e.hashes.SHA256) ?? []), e]);
     byFingerprint.set(e.fingerprint, [...(byFingerprint.get(e.fingerprint) ?? []), e]);
   }
-  const report: ImportReport = { models: valid.models.length + rejected.length, matched: 0, matchedBySha256: 0, matchedByFingerprint: 0, unmatched: [], rejected };
+  const report: ImportReport = { models: valid.models.length + rejected.length, matched: 0, matchedBySha256: 0, matchedByFingerprint: 0, unmatched: [], rejected, ...(dropped.length ? { dropped } : {}) };
   for (const m of valid.models) {
     const bySha256 = (m.hashes.SHA256 && bySha.get(m.hashes.SHA256)) || undefined;
     // A fingerprint match must not contradict a SHA256 both sides know.
@@ -133,7 +148,9 @@ function merge(local: ModelEntry, m: ExportedModel): ModelEntry {
   const manual = m.manual ? { ...local.manual, ...m.manual } : local.manual;
   const civitai = local.civitai.status === 'unknown' || m.manual?.link ? { ...m.civitai } : local.civitai;
   const updates = mergeIgnores(local.updates, m.updates);
-  return { ...local, hashes, hashSources, manual, civitai, ...(updates ? { updates } : {}) };
+  // The local origin wins; an exported one fills in, on the same match as everything else the export carries.
+  const huggingFace = local.huggingFace ?? m.huggingFace;
+  return { ...local, hashes, hashSources, manual, civitai, ...(updates ? { updates } : {}), ...(huggingFace ? { huggingFace } : {}) };
 }
 
 /** Ignores add up: an ignored model stays ignored, the newer ignored version wins. */

@@ -108,7 +108,10 @@ export function encodeEntry(e: ModelEntry): EntryRow {
     e.addedAt,
     orZero(e.warnings),
     // Appended only when set, as the civitai row's parentPending: rows stay as short as before.
-    ...(e.updates ? [e.updates] : []),
+    // A HuggingFace origin without ignores puts `{}` in the ignores' place: a reader from before
+    // the origin existed takes that for "no ignores" and ignores the extra element.
+    ...(e.updates || e.huggingFace ? [e.updates ?? {}] : []),
+    ...(e.huggingFace ? [e.huggingFace] : []),
   ];
 }
 
@@ -129,8 +132,8 @@ export function decodeEntry(r: unknown): { entry: ModelEntry } | { error: string
 }
 
 function buildEntry(r: unknown[]): ModelEntry {
-  const [path, size, mtimeMs, fingerprint, hashes, sources, verified, kind, baseModel, folderKind, evidence, conflicts, civitai, manual, preview, addedAt, warnings, updates] =
-    r as [string, number, number, string, FileHashes, Record<string, HashSource> | 0, number, ModelEntry['kind'], ModelEntry['baseModel'], ModelEntry['folderKind'] | 0, string[] | 0, string[] | 0, unknown[], ModelEntry['manual'] | 0, string | 0, number, string[] | 0, ModelEntry['updates'] | undefined];
+  const [path, size, mtimeMs, fingerprint, hashes, sources, verified, kind, baseModel, folderKind, evidence, conflicts, civitai, manual, preview, addedAt, warnings, updates, huggingFace] =
+    r as [string, number, number, string, FileHashes, Record<string, HashSource> | 0, number, ModelEntry['kind'], ModelEntry['baseModel'], ModelEntry['folderKind'] | 0, string[] | 0, string[] | 0, unknown[], ModelEntry['manual'] | 0, string | 0, number, string[] | 0, ModelEntry['updates'] | undefined, ModelEntry['huggingFace'] | undefined];
   if (!Array.isArray(civitai) || (hashes !== null && typeof hashes !== 'object') || (typeof preview !== 'string' && preview !== 0)) throw new Error('bad row');
   const full = fullHashes(hashes ?? {});
   const entry: ModelEntry = {
@@ -153,6 +156,12 @@ function buildEntry(r: unknown[]): ModelEntry {
   if (manual) entry.manual = manual;
   const p = decodePreview(path, preview);
   if (p) entry.preview = p;
-  if (updates !== undefined) entry.updates = updates;
+  // `{}`: the placeholder before a HuggingFace origin (no ignores).
+  if (updates !== undefined && !(isEmptyObject(updates))) entry.updates = updates;
+  if (huggingFace !== undefined) entry.huggingFace = huggingFace;
   return entry;
+}
+
+function isEmptyObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
 }

@@ -9,6 +9,6 @@ export type { ModelEntry, CivitaiLink, CivitaiState, HashSource, ManualOverrides
 export { parseKeepRule, type DuplicatesReport, type DuplicateGroup, type DuplicateCopy, type SameVersionGroup, type KeepRule, type CleanupStep } from './dupes';
 export { isEarlyAccess, type UpdatesReport, type ModelUpdate, type UpdateVersion, type UpdateOptions } from './updates';
 export type { TrashItem } from './file-moves';
-export type { UpdateIgnores } from './types';
+export type { UpdateIgnores, HuggingFaceOrigin } from './types';
 export type { TrashEmptyItem, TrashEmptyReport } from './trash-empty';
 export type { CleanupProgress } from './cleanup-progress';

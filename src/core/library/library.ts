@@ -75,6 +75,7 @@ export class Library {
   private readonly watchers = new Set<Watcher>();
   private readonly lockOptions: { waitMs?: number };
   private readonly policy: OutboundPolicy;
+  private readonly closers = new Set<() => Promise<void> | void>();
 
   private constructor(
     readonly roots: string[],
@@ -566,7 +567,21 @@ export class Library {
     };
   }
 
+  /**
+   * Work a host layer runs on this library (the panel's download queue) that
+   * must stop before the library closes: `close()` calls `fn` first and waits
+   * for it, so nothing writes into a root after `close()` resolved. Returns
+   * the function that takes `fn` off again.
+   */
+  onClose(fn: () => Promise<void> | void): () => void {
+    this.closers.add(fn);
+    return () => this.closers.delete(fn);
+  }
+
   async close(): Promise<void> {
+    const closers = [...this.closers];
+    this.closers.clear();
+    await Promise.all(closers.map((fn) => Promise.resolve().then(fn).catch(() => undefined)));
     await Promise.all([...this.watchers].map((w) => w.close()));
     await this.queue;
     for (const s of this.stores.values()) s.close();
@@ -716,9 +731,14 @@ export function getManager(roots: string[], options: LibraryOptions = {}): Promi
   const key = roots.map((r) => resolve(r)).sort().join('\0');
   let lib = managers.get(key);
   if (!lib) {
-    lib = Library.open(roots, options);
-    managers.set(key, lib);
-    lib.catch(() => managers.delete(key));
+    const opening = Library.open(roots, options);
+    managers.set(key, opening);
+    opening.then(
+      // A closed library is not handed out again: the next cell opens a fresh one.
+      (l) => l.onClose(() => void (managers.get(key) === opening && managers.delete(key))),
+      () => managers.delete(key),
+    );
+    lib = opening;
   }
   return lib;
 }

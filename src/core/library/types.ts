@@ -83,6 +83,28 @@ export interface ModelEntry {
   warnings: string[];
   /** Updates the user does not want to hear about for this file's Civitai model. */
   updates?: UpdateIgnores;
+  /** Where a file `get` fetched from HuggingFace came from (absent for every other file). */
+  huggingFace?: HuggingFaceOrigin;
+}
+
+/**
+ * A HuggingFace file's origin, recorded when `get` verified it against the
+ * SHA-256 HuggingFace published. New bytes under the same path drop it (they
+ * are no longer that file); a move keeps it.
+ */
+export interface HuggingFaceOrigin {
+  /** `owner/name` (`datasets/owner/name` for a dataset). */
+  repo: string;
+  /** As asked: a branch, a tag or a commit. */
+  revision: string;
+  /** The file's path inside the repository. */
+  path: string;
+  /** The commit the revision resolved to (`X-Repo-Commit`), when HuggingFace said. */
+  commit?: string;
+  /** From the model card (`cardData.license`), when it was cheap to get. */
+  license?: string;
+  /** From the model card (`cardData.base_model`: one repo or several). */
+  baseModels?: string[];
 }
 
 /**

@@ -17,7 +17,8 @@ const MAX_FILES = 50;
 export async function modelDetails(model: LibraryModel, card: ModelCard): Promise<ModelDetails> {
   const read = await readJsonCapped(sidecarBase(model.absolute) + '.civitai.info', INFO_MAX_BYTES);
   const info = read.kind === 'ok' && isPlainObject(read.value) && read.value.id !== undefined ? summariseInfo(read.value) : null;
-  return { card, evidence: [...model.evidence], fingerprint: model.fingerprint, info };
+  // The origin was checked when the index was read (checkEntry): short single-line names only.
+  return { card, evidence: [...model.evidence], fingerprint: model.fingerprint, info, ...(model.huggingFace ? { huggingFace: model.huggingFace } : {}) };
 }
 
 function summariseInfo(v: Record<string, unknown>): CivitaiInfoSummary {

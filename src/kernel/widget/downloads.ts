@@ -8,6 +8,10 @@
  *
  * The queue knows nothing of comms: sessions subscribe and turn its items
  * into their `downloads` state key (throttled there).
+ *
+ * Closing the library cancels what is queued and running, and `close()` waits
+ * for the running download to let go of its `.part` (kept, as a cancel keeps
+ * it): no download writes into a root after the library closed.
  */
 import { dirname } from 'node:path';
 import { getOne, parseSource } from '../../core/download';
@@ -44,6 +48,9 @@ export class DownloadQueue {
   private readonly listeners = new Set<(e: DownloadEvent) => void>();
   private serial = 0;
   private running = false;
+  /** The loop running the queue (resolved when idle): what closing waits for. */
+  private pumping: Promise<void> = Promise.resolve();
+  private closed = false;
 
   /** The queue of a library (created on first use). */
   static of(lib: Library): DownloadQueue {
@@ -52,7 +59,9 @@ export class DownloadQueue {
     return q;
   }
 
-  private constructor(private readonly lib: Library) {}
+  private constructor(private readonly lib: Library) {
+    lib.onClose(() => this.shutdown());
+  }
 
   subscribe(fn: (e: DownloadEvent) => void): () => void {
     this.listeners.add(fn);
@@ -71,6 +80,7 @@ export class DownloadQueue {
    * refused when it is fetched, and the item ends with that error).
    */
   add(job: DownloadJob): DownloadItem {
+    this.refuseIfClosed();
     const source = parseSource(job.input);
     if (source.kind === 'url') this.lib.outboundPolicy.check(source.url, 'download');
     const item: DownloadItem = {
@@ -111,6 +121,7 @@ export class DownloadQueue {
   retry(downloadId: string): DownloadItem {
     const e = this.find(downloadId);
     if (e.item.status !== 'error' && e.item.status !== 'cancelled') throw new ModeldeckError('bad_request', `download ${downloadId} is ${e.item.status}: only a failed or cancelled download can be retried`);
+    this.refuseIfClosed();
     Object.assign(e.item, { status: 'queued', received: 0, bytesPerSecond: 0, etaSeconds: null, message: null, code: null, finishedAt: null, queuedAt: Date.now() });
     // Back to the end of the queue, in the order it will run.
     this.entries.splice(this.entries.indexOf(e), 1);
@@ -140,20 +151,34 @@ export class DownloadQueue {
     for (const e of this.entries) if (!FINISHED.includes(e.item.status)) this.cancel(e.item.downloadId);
   }
 
+  /** The library is closing: nothing new starts, everything queued or running is cancelled, and this resolves once the running one has stopped. */
+  private async shutdown(): Promise<void> {
+    this.closed = true;
+    this.cancelAll();
+    await this.pumping;
+  }
+
+  private refuseIfClosed(): void {
+    if (this.closed) throw new ModeldeckError('closed', 'the library is closed: open it again to download');
+  }
+
   private find(downloadId: string): Entry {
     const e = this.entries.find((x) => x.item.downloadId === downloadId);
     if (!e) throw new ModeldeckError('not_found', `no download ${JSON.stringify(downloadId.slice(0, 40))}`);
     return e;
   }
 
-  private async pump(): Promise<void> {
-    if (this.running) return;
+  private pump(): Promise<void> {
+    if (this.running) return this.pumping;
     this.running = true;
-    try {
-      for (let next = this.nextQueued(); next; next = this.nextQueued()) await this.run(next);
-    } finally {
-      this.running = false;
-    }
+    this.pumping = (async () => {
+      try {
+        for (let next = this.nextQueued(); next; next = this.nextQueued()) await this.run(next);
+      } finally {
+        this.running = false;
+      }
+    })();
+    return this.pumping;
   }
 
   private nextQueued(): Entry | undefined {

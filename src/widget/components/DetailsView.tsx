@@ -47,6 +47,7 @@ export function DetailsView({ model, card, nsfwLevel, onClose, onCopy, update, o
 
   const details = loaded.state === 'ok' ? loaded.details : null;
   const info = details?.info ?? null;
+  const hf = details?.huggingFace;
   const c = (details?.card ?? card).civitai;
   const page = safeCivitaiUrl(c.pageUrl);
   const html = sanitizeHtml(info?.description);
@@ -107,6 +108,27 @@ export function DetailsView({ model, card, nsfwLevel, onClose, onCopy, update, o
               <>
                 <dt>Published</dt>
                 <dd>{info.publishedAt.slice(0, 10)}</dd>
+              </>
+            )}
+          </>
+        )}
+        {hf && (
+          <>
+            <dt>HuggingFace</dt>
+            <dd class="md-details-hf">
+              <code>{hf.repo}</code> @ {hf.revision}
+              {hf.commit ? ` (commit ${hf.commit.slice(0, 12)})` : ''} · <code>{hf.path}</code>
+            </dd>
+            {hf.license && (
+              <>
+                <dt>License</dt>
+                <dd>{hf.license}</dd>
+              </>
+            )}
+            {hf.baseModels && hf.baseModels.length > 0 && (
+              <>
+                <dt>Base model (model card)</dt>
+                <dd>{hf.baseModels.join(', ')}</dd>
               </>
             )}
           </>
