@@ -5,17 +5,19 @@
  * library; the front end's messages (hostile ones too) go over real Jupyter
  * comms; the Node process is checked gone after close, shutdown and SIGKILL.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeCivitai } from './fake-civitai';
+import { FakeStorage } from './fake-civitai/storage';
 import type { KernelClient, KernelMessage } from './helpers/kernel-client';
-import { loraBytes, register, writeModel } from './helpers/library';
+import { loraBytes, register, sha256, writeModel } from './helpers/library';
 import { isAlive, printed, processEnds, run, startPythonKernel } from './helpers/python-kernel';
 import { useTmpDir } from './helpers/tmpdir';
 
 const TOKEN = 'mdk-PYTHON-SECRET-4417';
 const tmp = useTmpDir();
 let fake: FakeCivitai;
+let storage: FakeStorage;
 let root: string;
 let kernel: KernelClient;
 let commId: string;
@@ -47,11 +49,13 @@ async function nodePidOf(k: KernelClient, panel = 'p'): Promise<number> {
 
 beforeAll(async () => {
   fake = await new FakeCivitai({ fixturesDir: null }).start();
+  storage = await new FakeStorage().start();
+  fake.storage = storage;
   root = join(tmp.path, 'models');
   const known = writeModel(root, 'Lora/known.safetensors', loraBytes());
   writeModel(root, 'Lora/unknown.safetensors', loraBytes());
   register(fake, known, { name: 'Known From Python', images: 1 });
-  env = { CIVITAI_BASE_URL: fake.url, CIVITAI_FALLBACK_BASE_URLS: '', CIVITAI_TOKEN: TOKEN, MODELDECK_CACHE_DIR: join(tmp.path, 'cache'), MODELDECK_PACKAGE_DIR: '' };
+  env = { CIVITAI_BASE_URL: fake.url, CIVITAI_FALLBACK_BASE_URLS: '', CIVITAI_TOKEN: TOKEN, MODELDECK_CACHE_DIR: join(tmp.path, 'cache'), MODELDECK_PACKAGE_DIR: '', MODELDECK_ALLOWED_ORIGINS: storage.url };
   kernel = await startPythonKernel(env);
 });
 
@@ -59,6 +63,7 @@ afterAll(async () => {
   await kernel?.shutdown();
   if (nodePid && isAlive(nodePid)) process.kill(nodePid, 'SIGKILL');
   await fake?.stop();
+  await storage?.stop();
 });
 
 test('show() opens a jupyter.widget comm with anywidget\'s model, the panel as _esm, and displays it', async () => {
@@ -152,6 +157,22 @@ test('download requests travel the Python route: an internal host is refused wit
   expect((await customFromPanel((c) => c.type === 'reply' && c.requestId === 'dl-2', at)).content.data.content).toMatchObject({ ok: true, result: { removed: 0 } });
 });
 
+test('a pasted link downloads through the Python route: its end in the downloads state, the file verified, its card identified', async () => {
+  const bytes = loraBytes({}, 3 * 1024 * 1024);
+  const m = fake.addVersion({ modelName: 'Fetched From Python', type: 'LORA', baseModel: 'SD 1.5', files: [{ name: 'from-python.safetensors', hashes: { SHA256: sha256(bytes) }, sizeKB: bytes.length / 1024, primary: true, content: bytes }] });
+  const at = kernel.iopub.length;
+  await send({ method: 'custom', content: { type: 'download', requestId: 'dl-3', ref: `https://civitai.com/models/${m.modelId}` } });
+  const started = (await customFromPanel((c) => c.type === 'reply' && c.requestId === 'dl-3', at)).content.data.content;
+  expect(started).toMatchObject({ ok: true, result: { downloadId: expect.any(String) } });
+  const item = (msg: KernelMessage) => (msg.content.data?.state?.downloads as any[] | undefined)?.find((d) => d.downloadId === started.result.downloadId);
+  const ended = await kernel.waitFor((x) => x.header.msg_type === 'comm_msg' && x.content.comm_id === commId && x.content.data?.method === 'update' && ['done', 'error'].includes(item(x)?.status), { since: at });
+  expect(item(ended)).toMatchObject({ status: 'done', path: 'Lora/from-python.safetensors', message: null });
+  expect(readFileSync(join(root, 'Lora/from-python.safetensors')).equals(bytes)).toBe(true);
+  const found = (await windowCards('w-dl')).find((c) => c.id === item(ended).cardId);
+  expect(found).toMatchObject({ civitai: expect.objectContaining({ state: 'found', modelName: 'Fetched From Python' }) });
+  expect(JSON.stringify(kernel.iopub.slice(at))).not.toContain(TOKEN);
+});
+
 test('p.close() closes the comm and ends the Node process', async () => {
   const messages = await run(kernel, 'p.close()');
   expect(messages.some((m) => m.header.msg_type === 'comm_close' && m.content.comm_id === commId)).toBe(true);
@@ -176,7 +197,8 @@ test('a Node process that dies is reported in the panel\'s banner; show() again 
   expect(messages.find((m) => m.header.msg_type === 'error')!.content.traceback).toEqual([expect.stringMatching(/^modeldeck: .*show\(\) again/)]);
   await run(kernel, `p3 = modeldeck.show(${JSON.stringify(root)})`);
   nodePid = await nodePidOf(kernel, 'p3');
-  expect(JSON.parse(printed(await run(kernel, 'print(json.dumps(len(p3.models)))')))).toBe(2);
+  // The two files written at the start and the one downloaded through the Python route.
+  expect(JSON.parse(printed(await run(kernel, 'print(json.dumps(len(p3.models)))')))).toBe(3);
 });
 
 test('frontend="modeldeck" opens modeldeck\'s own widget module instead of anywidget\'s', async () => {
