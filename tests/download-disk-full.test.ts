@@ -5,37 +5,30 @@
 // space is free, `get` again continues it with a Range and the file verifies.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FakeCivitai } from './fake-civitai';
-import { FakeStorage } from './fake-civitai/storage';
+import type { FakeCivitai } from './fake-civitai';
+import type { FakeStorage } from './fake-civitai/storage';
 import { runCli } from './helpers/cli';
-import { TOKEN } from './helpers/civitai';
+import { startDownloadFakes, type DownloadFakes } from './helpers/download-fakes';
 import { mountDrive, type DriveMount } from './helpers/drive-mount';
 import { loraBytes, sha256 } from './helpers/library';
 import { useTmpDir } from './helpers/tmpdir';
 
 const tmp = useTmpDir('mdk-disk-full-');
+let fakes: DownloadFakes;
 let fake: FakeCivitai;
 let storage: FakeStorage;
 let drive: DriveMount;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  storage = await new FakeStorage().start();
-  fake = await new FakeCivitai({ fixturesDir: null, token: TOKEN }).start();
-  fake.storage = storage;
+  fakes = await startDownloadFakes(tmp.path);
+  ({ fake, storage } = fakes);
   drive = await mountDrive({ attrTimeout: 0.1 });
-  env = {
-    CIVITAI_BASE_URL: fake.url,
-    CIVITAI_FALLBACK_BASE_URLS: '',
-    CIVITAI_TOKEN: TOKEN,
-    MODELDECK_ALLOWED_ORIGINS: storage.url,
-    MODELDECK_CACHE_DIR: join(tmp.path, 'cache'),
-    MODELDECK_DOWNLOAD_RETRY_MS: '20',
-  };
+  env = fakes.env;
 });
 afterAll(async () => {
   await drive?.unmount();
-  await Promise.all([fake?.stop(), storage?.stop()]);
+  await fakes?.stop();
 });
 
 test('ENOSPC mid-download: one line naming the .part, the .part kept, no final file, no index entry; get again resumes to a verified file', async () => {

@@ -3,11 +3,11 @@
 // HTTP to the fake HuggingFace and its fake storage, with the CLI run as a user runs it.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { FakeCivitai } from './fake-civitai';
-import { FakeStorage } from './fake-civitai/storage';
-import { FakeHuggingFace } from './fake-hf/server';
+import type { FakeCivitai } from './fake-civitai';
+import type { FakeStorage } from './fake-civitai/storage';
+import type { FakeHuggingFace } from './fake-hf/server';
 import { runCli } from './helpers/cli';
-import { TOKEN } from './helpers/civitai';
+import { startDownloadFakes, type DownloadFakes } from './helpers/download-fakes';
 import { loraBytes, sha256 } from './helpers/library';
 import { useTmpDir } from './helpers/tmpdir';
 import { Library } from '../src/core/library';
@@ -16,6 +16,7 @@ import { modelDetails } from '../src/kernel/widget/details';
 
 const HF_SECRET = 'hf_TESTSECRET_card_51k2';
 const tmp = useTmpDir();
+let fakes: DownloadFakes;
 let fake: FakeCivitai;
 let storage: FakeStorage;
 let hf: FakeHuggingFace;
@@ -23,23 +24,12 @@ let env: NodeJS.ProcessEnv;
 let rootCount = 0;
 
 beforeAll(async () => {
-  storage = await new FakeStorage().start();
-  fake = await new FakeCivitai({ fixturesDir: null, token: TOKEN }).start();
-  fake.storage = storage;
-  hf = await new FakeHuggingFace(storage).start();
-  env = {
-    CIVITAI_BASE_URL: fake.url,
-    CIVITAI_FALLBACK_BASE_URLS: '',
-    CIVITAI_TOKEN: TOKEN,
-    HF_TOKEN: HF_SECRET,
-    HF_ENDPOINT: hf.url,
-    MODELDECK_ALLOWED_ORIGINS: `${storage.url},${hf.url}`,
-    MODELDECK_CACHE_DIR: join(tmp.path, 'cache'),
-    MODELDECK_DOWNLOAD_RETRY_MS: '20',
-  };
+  fakes = await startDownloadFakes(tmp.path, { hfToken: HF_SECRET });
+  ({ fake, storage, env } = fakes);
+  hf = fakes.hf!;
 });
 afterAll(async () => {
-  await Promise.all([fake?.stop(), storage?.stop(), hf?.stop()]);
+  await fakes?.stop();
 });
 
 function newRoot(): string {

@@ -4,15 +4,16 @@
 // keeps failing ends in one line with the .part kept, and `get` again completes it.
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FakeCivitai } from './fake-civitai';
-import { FakeStorage } from './fake-civitai/storage';
+import type { FakeCivitai } from './fake-civitai';
+import type { FakeStorage } from './fake-civitai/storage';
 import { runCli } from './helpers/cli';
-import { TOKEN } from './helpers/civitai';
+import { startDownloadFakes, type DownloadFakes } from './helpers/download-fakes';
 import { mountDrive, type DriveMount } from './helpers/drive-mount';
 import { loraBytes, sha256 } from './helpers/library';
 import { useTmpDir } from './helpers/tmpdir';
 
 const tmp = useTmpDir('mdk-drive-get-');
+let fakes: DownloadFakes;
 let fake: FakeCivitai;
 let storage: FakeStorage;
 let drive: DriveMount;
@@ -20,24 +21,15 @@ let env: NodeJS.ProcessEnv;
 let serial = 0;
 
 beforeAll(async () => {
-  storage = await new FakeStorage().start();
-  fake = await new FakeCivitai({ fixturesDir: null, token: TOKEN }).start();
-  fake.storage = storage;
+  fakes = await startDownloadFakes(tmp.path);
+  ({ fake, storage } = fakes);
   drive = await mountDrive({ attrTimeout: 0.1 });
   await drive.configure({ refuseLinks: true }); // as Drive's mount does: the final rename is a rename
-  env = {
-    CIVITAI_BASE_URL: fake.url,
-    CIVITAI_FALLBACK_BASE_URLS: '',
-    CIVITAI_TOKEN: TOKEN,
-    MODELDECK_ALLOWED_ORIGINS: storage.url,
-    MODELDECK_CACHE_DIR: join(tmp.path, 'cache'),
-    MODELDECK_DOWNLOAD_RETRY_MS: '20',
-    MODELDECK_IO_RETRY_MS: '20',
-  };
+  env = { ...fakes.env, MODELDECK_IO_RETRY_MS: '20' };
 });
 afterAll(async () => {
   await drive?.unmount();
-  await Promise.all([fake?.stop(), storage?.stop()]);
+  await fakes?.stop();
 });
 afterEach(async () => {
   await drive?.configure({ writeFaults: [] });
