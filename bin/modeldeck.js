@@ -5,8 +5,12 @@
 // sequential read; with the default 4 threads they would queue behind each other.
 // See docs/architecture.md, "Drive-grade I/O".
 if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = '16';
-require('../lib/cli/main.js')
-  .main(process.argv)
-  .then((code) => {
-    process.exitCode = code;
-  });
+// A plain `modeldeck hash` command line skips commander and the other commands'
+// modules (docs/architecture.md, "The CLI's start-up"); anything else, or null
+// from it, goes through commander.
+const run =
+  (process.argv[2] === 'hash' && require('../lib/cli/hash-fast.js').runHashFast(process.argv)) ||
+  require('../lib/cli/main.js').main(process.argv);
+run.then((code) => {
+  process.exitCode = code;
+});
