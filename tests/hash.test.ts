@@ -3,7 +3,8 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { blake3 } from 'hash-wasm';
-import { HashEngine, HASH_NAMES, parseHashList } from '../src/core/hash';
+import { HashEngine, HASH_NAMES, DEFAULT_HASHES, parseHashList } from '../src/core/hash';
+import { prestartWorkers, workersFor } from '../src/core/hash/prestart';
 import { CancelledError, FileAccessError, MalformedFileError } from '../src/core/errors';
 import { useTmpDir } from './helpers/tmpdir';
 import { buildSafetensors } from './helpers/safetensors';
@@ -41,6 +42,8 @@ async function expectedHashes(bytes: Buffer, isSafetensors: boolean) {
 describe.each([
   ['main thread only', {}],
   ['with worker threads', { workerMinFileSize: 0 }],
+  // As the CLI starts it: one worker booted before the engine exists (more start on demand).
+  ['with a prestarted worker', { workerMinFileSize: 0, prestarted: prestartWorkers(1) }],
 ])('HashEngine (%s)', (_label, engineOptions) => {
   const engine = new HashEngine(engineOptions);
   afterAll(() => engine.close());
@@ -190,6 +193,35 @@ describe('HashEngine edge cases', () => {
     // The whole-file hashes do not depend on the header.
     expect((await engine.hashFile(path, { hashes: ['SHA256'] })).hashes.SHA256).toBe(sha256(Buffer.concat([len, Buffer.from('{"a":1}')])));
     expect(statSync(path).size).toBe(15);
+  });
+});
+
+describe('prestarted workers', () => {
+  test('a prestarted worker that is gone before the engine adopts it is replaced', async () => {
+    const pre = prestartWorkers(1);
+    await pre.lanes[0].terminate();
+    const engine = new HashEngine({ workerMinFileSize: 0, prestarted: pre });
+    try {
+      const bytes = safetensors(randomFillSync(Buffer.alloc(5 * 1024 * 1024)));
+      const path = join(tmp.path, 'prestart-dead.safetensors');
+      writeFileSync(path, bytes);
+      const { hashes } = await engine.hashFile(path);
+      const all = await expectedHashes(bytes, true);
+      expect(hashes).toEqual({ SHA256: all.SHA256, AutoV1: all.AutoV1, AutoV2: all.AutoV2, AutoV3: all.AutoV3, AutoV3Full: all.AutoV3Full });
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test('workersFor counts the workers the engine will want, as assignLanes does', () => {
+    const GiB = 2 ** 30;
+    expect(workersFor('m.safetensors', GiB, DEFAULT_HASHES)).toBe(1);
+    expect(workersFor('m.safetensors', GiB, ['SHA256'])).toBe(0);
+    expect(workersFor('m.safetensors', GiB, HASH_NAMES)).toBe(2);
+    expect(workersFor('m.ckpt', GiB, DEFAULT_HASHES)).toBe(0);
+    expect(workersFor('m.ckpt', GiB, HASH_NAMES)).toBe(1);
+    // Under the engine's 16 MiB threshold everything runs on the main thread.
+    expect(workersFor('m.safetensors', 1024 * 1024, DEFAULT_HASHES)).toBe(0);
   });
 });
 

@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { FileAccessError, describeFsError } from './errors';
 import { describeType } from './safe-fs';
@@ -10,6 +10,11 @@ import { describeType } from './safe-fs';
  * O_NONBLOCK keeps a FIFO planted under a model's name from blocking the open.
  */
 export async function openForReading(file: string): Promise<FileHandle> {
+  return (await openForReadingWithStat(file)).fh;
+}
+
+/** The same, with the stat taken to check the file (one round trip less on a mount where each costs). */
+export async function openForReadingWithStat(file: string): Promise<{ fh: FileHandle; st: Stats }> {
   let fh: FileHandle;
   try {
     fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -21,5 +26,5 @@ export async function openForReading(file: string): Promise<FileHandle> {
     await fh.close().catch(() => undefined);
     throw new FileAccessError(file, st ? `${describeType(st)}, not a regular file` : 'cannot be examined');
   }
-  return fh;
+  return { fh, st };
 }

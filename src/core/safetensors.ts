@@ -17,8 +17,8 @@ import { FileAccessError, MalformedFileError, describeFsError } from './errors';
 /** The safetensors format's own limit on the header size. */
 export const MAX_HEADER_BYTES = 100_000_000;
 
-/** Extensions that promise a safetensors layout (`.sft` is ComfyUI's short form). */
-export const SAFETENSORS_EXTENSIONS = ['.safetensors', '.sft'];
+// By name only, in a module that loads nothing (the hash CLI's lean start-up uses it).
+export { SAFETENSORS_EXTENSIONS, hasSafetensorsExtension } from './safetensors-name';
 
 export interface TensorInfo {
   dtype: string;
@@ -37,10 +37,6 @@ export interface SafetensorsHeader {
   tensors: Map<string, TensorInfo>;
 }
 
-export function hasSafetensorsExtension(file: string): boolean {
-  const lower = file.toLowerCase();
-  return SAFETENSORS_EXTENSIONS.some((ext) => lower.endsWith(ext));
-}
 
 /**
  * Validates the 8-byte length prefix against the file size and the format's cap.

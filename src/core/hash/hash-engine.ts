@@ -22,11 +22,12 @@ import { assignLanes } from './assign-lanes';
 import { createDigest } from './digest';
 import { DEFAULT_HASHES, type FileHashes, type HashName } from './names';
 import { feedBlock, planStreams, toFileHashes, type StreamId, type StreamSpec } from './streams';
-import { WorkerLane } from './worker-lane';
+import type { PrestartedWorkers } from './prestart';
+import { BLOCK_SIZE, SLOT_COUNT, allocateRing } from './ring';
+import { WorkerLane, type LaneEvents } from './worker-lane';
 import type { FromWorker } from './worker-protocol';
 
-export const BLOCK_SIZE = 2 * 1024 * 1024;
-export const SLOT_COUNT = 3;
+export { BLOCK_SIZE, SLOT_COUNT } from './ring';
 
 export interface HashFileOptions {
   /** Which hashes; default SHA256, AutoV1, AutoV2 and AutoV3 (the last for safetensors only). */
@@ -80,6 +81,11 @@ export interface HashEngineOptions {
    * (a download's main thread is busy receiving and writing). Default true.
    */
   mainThreadHashes?: boolean;
+  /**
+   * Workers started ahead (prestart.ts): the engine adopts them and reads into
+   * their ring, whose size then replaces blockSize and slotCount.
+   */
+  prestarted?: PrestartedWorkers;
 }
 
 export class HashEngine {
@@ -90,12 +96,18 @@ export class HashEngine {
   private job: Job | null = null;
   private jobCounter = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly laneEvents: LaneEvents = {
+    message: (lane, msg) => this.onMessage(lane, msg),
+    died: (lane, why) => this.onDied(lane, why),
+  };
 
   constructor(private readonly options: HashEngineOptions = {}) {
-    this.blockSize = options.blockSize ?? BLOCK_SIZE;
-    const count = Math.max(2, options.slotCount ?? SLOT_COUNT);
-    this.sabs = Array.from({ length: count }, () => new SharedArrayBuffer(this.blockSize));
+    const pre = options.prestarted;
+    this.sabs = pre?.slots ?? allocateRing(options.blockSize ?? BLOCK_SIZE, options.slotCount ?? SLOT_COUNT);
+    this.blockSize = this.sabs[0].byteLength;
     this.slots = this.sabs.map((sab) => Buffer.from(sab));
+    for (const lane of pre?.lanes ?? []) lane.bind(this.laneEvents);
+    this.lanes = [...(pre?.lanes ?? [])];
   }
 
   hashFile(file: string, options: HashFileOptions = {}): Promise<HashFileResult> {
@@ -238,7 +250,7 @@ export class HashEngine {
   private takeLanes(count: number): WorkerLane[] {
     this.lanes = this.lanes.filter((l) => l.isAlive);
     while (this.lanes.length < count) {
-      this.lanes.push(new WorkerLane(this.sabs, { message: (lane, msg) => this.onMessage(lane, msg), died: (lane, why) => this.onDied(lane, why) }));
+      this.lanes.push(new WorkerLane(this.sabs, this.laneEvents));
     }
     return this.lanes.slice(0, count);
   }

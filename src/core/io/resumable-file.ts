@@ -14,7 +14,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { FileAccessError, ModeldeckError, describeFsError } from '../errors';
-import { openForReading } from '../open-file';
+import { openForReading, openForReadingWithStat } from '../open-file';
 import { backoffMs, errnoName, isTransientIoError, sleep } from './transient';
 
 export interface IoRetryOptions {
@@ -63,11 +63,7 @@ export class ResumableFile {
     const policy = retryDefaults(options);
     for (let attempt = 1; ; attempt++) {
       try {
-        const fh = await openForReading(file);
-        const st = await fh.stat().catch(async (err) => {
-          await fh.close().catch(() => undefined);
-          throw err;
-        });
+        const { fh, st } = await openForReadingWithStat(file);
         return new ResumableFile(fh, file, st.size, st.mtimeMs, options, true);
       } catch (err) {
         if (!isTransientIoError(err) || attempt >= policy.tries) throw asAccessError(file, err);

@@ -6,22 +6,30 @@
  * on one request (EIO, ETIMEDOUT) or asked to come back later (EAGAIN).
  * Anything else (no such file, permission denied) will not change by waiting.
  */
-import { constants } from 'node:os';
-
 const TRANSIENT = new Set(['ENOTCONN', 'ECONNABORTED', 'ESTALE', 'EIO', 'ETIMEDOUT', 'EAGAIN']);
+
+/** errno numbers by name, loaded on the first error: node:os is not needed on a run with none (the hash CLI's start-up). */
+let errnos: Record<string, number> | undefined;
+function errno(name: string): number {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  errnos ??= (require('node:os') as typeof import('node:os')).constants.errno as Record<string, number>;
+  return -errnos[name];
+}
+
 // libuv has no name for ESTALE ("Unknown system error -116"): the number tells.
-const TRANSIENT_ERRNOS = new Set([...TRANSIENT].map((name) => -(constants.errno as Record<string, number>)[name]).filter(Number.isFinite));
+let transientErrnos: Set<number> | undefined;
+const transientErrnoSet = () => (transientErrnos ??= new Set([...TRANSIENT].map(errno).filter(Number.isFinite)));
 
 /** The error's name, also where libuv only gives a number (ESTALE). */
 export function errnoName(err: unknown): string | undefined {
   const e = err as NodeJS.ErrnoException | undefined;
-  if (e?.errno !== undefined && e.errno === -(constants.errno as Record<string, number>).ESTALE) return 'ESTALE';
+  if (e?.errno !== undefined && e.errno === errno('ESTALE')) return 'ESTALE';
   return e?.code;
 }
 
 export function isTransientIoError(err: unknown): boolean {
   const e = err as NodeJS.ErrnoException | undefined;
-  if ((e?.code && TRANSIENT.has(e.code)) || (typeof e?.errno === 'number' && TRANSIENT_ERRNOS.has(e.errno))) return true;
+  if ((e?.code && TRANSIENT.has(e.code)) || (typeof e?.errno === 'number' && transientErrnoSet().has(e.errno))) return true;
   const cause = (err as { cause?: unknown } | undefined)?.cause;
   return cause !== undefined && cause !== err && isTransientIoError(cause);
 }
