@@ -5,6 +5,12 @@
 // sequential read; with the default 4 threads they would queue behind each other.
 // See docs/architecture.md, "Drive-grade I/O".
 if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = '16';
+// A reader that stops early (`modeldeck hash *.safetensors | head -1`) closes the
+// pipe: stop there, quietly and successfully, instead of dying on EPIPE with a trace.
+process.stdout.on('error', (err) => {
+  if (err && err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 // A plain `modeldeck hash` command line skips commander and the other commands'
 // modules (docs/architecture.md, "The CLI's start-up"); anything else, or null
 // from it, goes through commander.

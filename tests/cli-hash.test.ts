@@ -60,3 +60,38 @@ test('an unknown hash name is refused with the accepted names', async () => {
   expect(stdout).toBe('');
   expect(stderr).toMatch(/^modeldeck: unknown hash "md5"; use names from: all, sha256/);
 });
+
+test('a reader that stops early (`| head -1`) ends the command quietly: no EPIPE trace, exit 0', async () => {
+  const { spawn } = await import('node:child_process');
+  const { openSync, writeSync, closeSync } = await import('node:fs');
+  // Files large enough that the next line comes well after the first: the pipe is closed by then.
+  const files: string[] = [];
+  const block = Buffer.alloc(16 * 1024 * 1024, 7);
+  for (let i = 0; i < 4; i++) {
+    const f = join(tmp.path, `big-${i}.bin`);
+    const fd = openSync(f, 'w');
+    for (let k = 0; k < 4; k++) writeSync(fd, block);
+    closeSync(fd);
+    files.push(f);
+  }
+  // The lean hash path, and commander's (which takes a command line with `--`).
+  for (const args of [['hash', '--json', ...files], ['hash', '--json', '--', ...files]]) {
+    const child = spawn(process.execPath, [join(__dirname, '..', 'bin', 'modeldeck.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const firstLine = await new Promise<string>((resolve) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) {
+          child.stdout.destroy(); // as head does after its line
+          resolve(out.slice(0, out.indexOf('\n')));
+        }
+      });
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(JSON.parse(firstLine).file).toBe(files[0]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  }
+});
