@@ -70,7 +70,7 @@ function entryProblem(x: unknown): string | null {
   const identity = identityProblem(x);
   if (identity) return identity;
   if (!isTime(x.mtimeMs)) return 'mtimeMs is not a time';
-  if (!isObj(x.hashSources) || !Object.entries(x.hashSources).every(([k, v]) => HASH_KEYS.has(k) && SOURCES.has(v as string))) return 'hashSources are invalid';
+  if (!isObj(x.hashSources) || !everyOwn(x.hashSources, (k, v) => HASH_KEYS.has(k) && SOURCES.has(v as string))) return 'hashSources are invalid';
   if (typeof x.verified !== 'boolean') return 'verified is not a boolean';
   if (!KINDS.has(x.kind as string)) return 'kind is unknown';
   if (!BASES.has(x.baseModel as string)) return 'baseModel is unknown';
@@ -124,8 +124,16 @@ function manualProblem(m: unknown): string | null {
   return null;
 }
 
+const HEX = /^[0-9A-F]{8,64}$/;
+
 function isHashes(h: unknown): boolean {
-  return isObj(h) && Object.entries(h).every(([k, v]) => HASH_KEYS.has(k) && typeof v === 'string' && /^[0-9A-F]{8,64}$/.test(v));
+  return isObj(h) && everyOwn(h, (k, v) => HASH_KEYS.has(k) && typeof v === 'string' && HEX.test(v));
+}
+
+/** Whether every own enumerable property passes; as Object.entries(o).every, without its arrays (it runs on every decoded row). */
+function everyOwn(o: Record<string, unknown>, test: (key: string, value: unknown) => boolean): boolean {
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k) && !test(k, o[k])) return false;
+  return true;
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
