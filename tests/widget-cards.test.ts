@@ -3,7 +3,7 @@
 // These must agree with the full card path, or a card would look different
 // depending on whether it came from the first look or from a change.
 import type { ModelEntry } from '../src/core/library';
-import { CardTracker, toCard, toIndexSource } from '../src/kernel/widget/cards';
+import { CardTracker, civitaiTypeOf, gridCardOf, toCard, toIndexSource } from '../src/kernel/widget/cards';
 import { QueryIndex, haystackOf, toGridCard } from '../src/kernel/widget/query';
 
 const ROOT = '/lib';
@@ -42,8 +42,8 @@ test('the index source of an entry is the grid card of its full card, and search
   for (const i of [0, 1, 2, 3]) {
     const e = entry(i);
     const source = toIndexSource(e, 0);
-    expect(source.grid).toEqual(toGridCard(full(e)));
-    expect(source.civitaiType).toBe(full(e).civitai.type);
+    expect(gridCardOf(source)).toEqual(toGridCard(full(e)));
+    expect(civitaiTypeOf(source)).toBe(full(e).civitai.type);
   }
   // An index fed sources and one fed full cards answer alike.
   const a = new QueryIndex();
@@ -64,7 +64,7 @@ test('the tracker builds full cards on demand and passes on a changed entry as a
   const entries = [entry(0), entry(1)];
   tracker.update(entries.map((e) => ({ root: ROOT, entry: e })), [ROOT]);
   const taken = [...tracker.takeAll()];
-  expect(taken.map((s) => s.grid.id)).toEqual(entries.map((e) => `0:${e.path}`));
+  expect(taken.map((s) => s.id)).toEqual(entries.map((e) => `0:${e.path}`));
   // Details need the full card: hashes, sources, warnings, conflicts, Civitai ids.
   const card = tracker.card(`0:${entries[0].path}`)!;
   expect(card).toEqual(full(entries[0]));

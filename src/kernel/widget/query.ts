@@ -13,7 +13,8 @@
  * is one pass in order: no sort per keystroke. The last result is kept, so
  * the windows of one query (scrolling) cost a slice.
  */
-import type { IndexSource } from './cards';
+import { civitaiTypeOf, gridCardOf, type IndexSource } from './cards';
+import { displayName, statusesOf } from '../../core/library';
 import type { BaseModel, GridCard, GridQuery, ModelCard, ModelKind, ModelStatus, QueryFacets, QuerySort } from '../protocol';
 
 /** Base models in the order of their labels (SD 1.x, SDXL, ...), as the page's menu names them. */
@@ -36,13 +37,18 @@ interface Row {
   base: number;
   mask: number;
   id: string;
-  /** The slim card the grid shows (the full card is not kept: see CardTracker). */
-  card: GridCard;
+  /**
+   * Where the grid card comes from: the model's source (entry and root; the
+   * card is built when a window shows it, not kept), or, for a card given
+   * whole (a change's full card), that card's grid part and Civitai type.
+   */
+  src: IndexSource | null;
+  card: GridCard | null;
+  civitaiType: string | null;
   addedAt: number;
   size: number;
   /** Built when first needed (a search) or in idle time (prepare): the first window does not wait for 100,000 of them. */
   hay: string | null;
-  civitaiType: string | null;
   /** Title in lower case with digit runs padded, so that a plain comparison sorts "model 9" before "model 10". */
   nameKey: string;
 }
@@ -73,9 +79,11 @@ function haystackOfGrid(card: GridCard, civitaiType: string | null): string {
 }
 
 function nameKeyOf(card: { name: string; civitai: { modelName: string | null } }): string {
-  return titleOf(card)
-    .toLowerCase()
-    .replace(/\d+/g, (d) => d.padStart(12, '0'));
+  return keyOfTitle(titleOf(card));
+}
+
+function keyOfTitle(title: string): string {
+  return title.toLowerCase().replace(/\d+/g, (d) => d.padStart(12, '0'));
 }
 
 /** The part of a card the grid shows. */
@@ -96,6 +104,25 @@ export function toGridCard(card: ModelCard): GridCard {
     preview: card.preview,
     civitai: { state: c.state, modelName: c.modelName, versionName: c.versionName, baseModel: c.baseModel, nsfwLevel: c.nsfwLevel, pageUrl: c.pageUrl },
   };
+}
+
+const maskOf = (status: readonly ModelStatus[]) => status.reduce((m, st) => m | (STATUSES.includes(st) ? 1 << STATUSES.indexOf(st) : 0), 0);
+const kindOf = (kind: ModelKind) => (KINDS.includes(kind) ? KINDS.indexOf(kind) : KINDS.indexOf('unknown'));
+const baseOf = (base: BaseModel) => (BASES.includes(base) ? BASES.indexOf(base) : BASES.indexOf('unknown'));
+
+/** A row of a model given as its source: what sorting, filtering and counting need, read from the entry; no card. */
+function rowOfSource(src: IndexSource): Row {
+  const e = src.entry;
+  const title = e.civitai.link?.modelName ?? displayName(e);
+  return { n: -1, kind: kindOf(e.kind), base: baseOf(e.baseModel), mask: maskOf(statusesOf(e)), id: src.id, src, card: null, civitaiType: null, addedAt: e.addedAt, size: e.size, hay: null, nameKey: keyOfTitle(title) };
+}
+
+function rowOfCard(card: GridCard, civitaiType: string | null): Row {
+  return { n: -1, kind: kindOf(card.kind), base: baseOf(card.baseModel), mask: maskOf(card.status), id: card.id, src: null, card, civitaiType, addedAt: card.addedAt, size: card.size, hay: null, nameKey: nameKeyOf(card) };
+}
+
+function gridOf(r: Row): GridCard {
+  return r.card ?? gridCardOf(r.src!);
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -128,7 +155,8 @@ export class QueryIndex {
 
   /** The grid card of an id. */
   card(id: string): GridCard | undefined {
-    return this.rows.get(id)?.card;
+    const r = this.rows.get(id);
+    return r && gridOf(r);
   }
 
   /** Forgets every row and indexes these cards. */
@@ -142,11 +170,8 @@ export class QueryIndex {
     let changed = false;
     for (const id of remove) changed = this.rows.delete(id) || changed;
     for (const item of upsert) {
-      const { grid: card, civitaiType } = 'grid' in item ? item : { grid: toGridCard(item), civitaiType: item.civitai.type };
-      const mask = card.status.reduce((m, st) => m | (STATUSES.includes(st) ? 1 << STATUSES.indexOf(st) : 0), 0);
-      const kind = KINDS.includes(card.kind) ? KINDS.indexOf(card.kind) : KINDS.indexOf('unknown');
-      const base = BASES.includes(card.baseModel) ? BASES.indexOf(card.baseModel) : BASES.indexOf('unknown');
-      this.rows.set(card.id, { n: -1, kind, base, mask, id: card.id, card, addedAt: card.addedAt, size: card.size, hay: null, civitaiType, nameKey: nameKeyOf(card) });
+      const row = 'entry' in item ? rowOfSource(item) : rowOfCard(toGridCard(item), item.civitai.type);
+      this.rows.set(row.id, row);
       changed = true;
     }
     if (changed) this.invalidate();
@@ -238,7 +263,7 @@ export class QueryIndex {
     if (this.pending === null) this.pending = this.rows.values();
     for (let next = this.pending.next(); !next.done; next = this.pending.next()) {
       const r = next.value;
-      if (r.hay === null) r.hay = haystackOfGrid(r.card, r.civitaiType);
+      if (r.hay === null) r.hay = haystackOfGrid(gridOf(r), r.src ? civitaiTypeOf(r.src) : r.civitaiType);
       if (++built >= limit) return true;
     }
     this.pending = null;
@@ -277,7 +302,7 @@ export class QueryIndex {
       } else if (sort === 'base') {
         // By base model, by name within each: bucket the name order (no second comparison sort).
         const buckets: Row[][] = Object.keys(BASE_ORDER).map(() => []);
-        for (const r of this.order('name')) buckets[BASE_ORDER[r.card.baseModel] ?? BASE_ORDER.unknown].push(r);
+        for (const r of this.order('name')) buckets[BASE_ORDER[BASES[r.base]]].push(r);
         rows = buckets.flat();
       } else rows.sort(ORDERS[sort]);
       this.sorted.set(sort, rows);
