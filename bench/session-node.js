@@ -8,7 +8,8 @@
 // does (60 cards, default query) and then a search (which needs every
 // haystack), and reports:
 //   - ready: show() to the library open and the summary sent;
-//   - first window: show() to the window answer sent;
+//   - first window: show() to the window answer sent (and the process's CPU time
+//     meanwhile, user + system, steadier than the wall clock on a shared machine);
 //   - search: the first search answered after that;
 //   - RSS and heap after the first window, and after the search and a forced GC.
 // A bare line (modules loaded, no library) gives the process's own share.
@@ -65,11 +66,14 @@ async function measure(root) {
     return answer;
   };
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const session = ModelSession.open(host, [root], getManager([root], { civitai: false }), { indexPollMs: 0 });
   await session.ready;
   const ready = performance.now() - t0;
   const first = await ask({ type: 'window', requestId: 'w-1', query: QUERY, offset: 0, limit: FIRST_LIMIT, seq: 1 });
   const firstMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const firstCpuMs = (cpu.user + cpu.system) / 1000;
   if (!first.ok || first.result.cards.length !== FIRST_LIMIT) throw new Error(`first window: ${JSON.stringify(first).slice(0, 300)}`);
   const atFirst = mem();
   const t1 = performance.now();
@@ -82,7 +86,7 @@ async function measure(root) {
   gc();
   const settled = mem();
   session.close();
-  return { bare, ready, firstMs, searchMs, library: first.result.library, atFirst, peak, settled };
+  return { bare, ready, firstMs, firstCpuMs, searchMs, library: first.result.library, atFirst, peak, settled };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -153,13 +157,13 @@ if (process.argv[2] === '--child') {
         const r = await runChild(root);
         runs.push(r);
         console.log(
-          `${n}: ready ${r.ready.toFixed(0)} ms, first window ${r.firstMs.toFixed(0)} ms, search ${r.searchMs.toFixed(0)} ms; ` +
+          `${n}: ready ${r.ready.toFixed(0)} ms, first window ${r.firstMs.toFixed(0)} ms (CPU ${r.firstCpuMs.toFixed(0)} ms), search ${r.searchMs.toFixed(0)} ms; ` +
             `RSS ${r.atFirst.rss.toFixed(0)} MB at the first window, ${r.peak.rss.toFixed(0)} MB after the search, ${r.settled.rss.toFixed(0)} MB after GC; ` +
             `heap ${r.atFirst.heap.toFixed(0)} / ${r.peak.heap.toFixed(0)} / ${r.settled.heap.toFixed(0)} MB`,
         );
       }
       const m = (f) => median(runs.map(f)).toFixed(0);
-      console.log(`${n} median of ${reps}: first window ${m((r) => r.firstMs)} ms, search ${m((r) => r.searchMs)} ms, RSS ${m((r) => r.peak.rss)} MB, heap after GC ${m((r) => r.settled.heap)} MB`);
+      console.log(`${n} median of ${reps}: first window ${m((r) => r.firstMs)} ms (CPU ${m((r) => r.firstCpuMs)} ms), search ${m((r) => r.searchMs)} ms, RSS ${m((r) => r.peak.rss)} MB, heap after GC ${m((r) => r.settled.heap)} MB`);
     }
   } finally {
     if (!keep) rmSync(work, { recursive: true, force: true });
