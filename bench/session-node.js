@@ -15,11 +15,13 @@
 // A bare line (modules loaded, no library) gives the process's own share.
 // Usage: npm run build:node && tsc -p tsconfig.dev.json && node bench/session-node.js
 //   SIZES=100000,10000 (default 100000), REPS=3, LIB=<dir> keeps/reuses the library,
+//   REF=<checkout> also runs, alternating with this one, <checkout>/bench/session-node.js
+//   (a copy of this file in a built checkout of the reference commit): ratios in the same run;
 //   KERNEL=1 runs each measurement in a fresh tslab kernel (the modeldeck kernelspec) instead of a child Node.
 'use strict';
 const { existsSync, mkdirSync, mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
-const { join } = require('node:path');
+const { dirname, join } = require('node:path');
 const { execFileSync } = require('node:child_process');
 
 const QUERY = { search: '', kind: 'any', base: 'any', status: 'any', sort: 'name', desc: false };
@@ -91,9 +93,9 @@ async function measure(root) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function runChild(root) {
-  if (process.env.KERNEL === '1') return inKernel(root);
-  const out = execFileSync(process.execPath, ['--expose-gc', __filename, '--child', root ?? ''], { encoding: 'utf8', maxBuffer: 1e7 });
+async function runChild(root, script = __filename) {
+  if (process.env.KERNEL === '1') return inKernel(root, script);
+  const out = execFileSync(process.execPath, ['--expose-gc', script, '--child', root ?? ''], { encoding: 'utf8', maxBuffer: 1e7 });
   return JSON.parse(out.trim().split('\n').pop());
 }
 
@@ -102,9 +104,10 @@ async function runChild(root) {
  * started as the kernel tests start it): the bare kernel's RSS after a cell that
  * imports modeldeck, then one measured run.
  */
-async function inKernel(root) {
+async function inKernel(root, script = __filename) {
   const { KernelClient } = require('../build/dev/tests/helpers/kernel-client');
-  const repo = join(__dirname, '..');
+  // The checkout measured: this one, or the reference's (REF), as the kernel's modeldeck.
+  const repo = join(dirname(script), '..');
   const project = mkdtempSync(join(tmpdir(), 'modeldeck-bench-kernel-'));
   mkdirSync(join(project, 'node_modules'));
   require('node:fs').symlinkSync(repo, join(project, 'node_modules', 'modeldeck'));
@@ -117,7 +120,7 @@ async function inKernel(root) {
       return JSON.parse(text.trim().split('\n').pop());
     };
     await cell('import { show } from "modeldeck";\nconsole.log(JSON.stringify(0));');
-    const bench = JSON.stringify(__filename);
+    const bench = JSON.stringify(script);
     return await cell(`const r = await require(${bench}).measure(${JSON.stringify(root)});\nconsole.log(JSON.stringify(r));`);
   } finally {
     await kernel.shutdown();
@@ -152,18 +155,30 @@ if (process.argv[2] === '--child') {
         makeLibrary(root, n);
         console.log(`${n}: library written in ${Date.now() - t} ms`);
       }
-      const runs = [];
+      const variants = process.env.REF ? [['ref', join(process.env.REF, 'bench', 'session-node.js')], ['this', __filename]] : [['this', __filename]];
+      const runs = new Map(variants.map(([name]) => [name, []]));
       for (let i = 0; i < reps; i++) {
-        const r = await runChild(root);
-        runs.push(r);
-        console.log(
-          `${n}: ready ${r.ready.toFixed(0)} ms, first window ${r.firstMs.toFixed(0)} ms (CPU ${r.firstCpuMs.toFixed(0)} ms), search ${r.searchMs.toFixed(0)} ms; ` +
-            `RSS ${r.atFirst.rss.toFixed(0)} MB at the first window, ${r.peak.rss.toFixed(0)} MB after the search, ${r.settled.rss.toFixed(0)} MB after GC; ` +
-            `heap ${r.atFirst.heap.toFixed(0)} / ${r.peak.heap.toFixed(0)} / ${r.settled.heap.toFixed(0)} MB`,
-        );
+        for (const [name, script] of variants) {
+          const r = await runChild(root, script);
+          runs.get(name).push(r);
+          console.log(
+            `${n} ${name}: ready ${r.ready.toFixed(0)} ms, first window ${r.firstMs.toFixed(0)} ms (CPU ${(r.firstCpuMs ?? NaN).toFixed(0)} ms), search ${r.searchMs.toFixed(0)} ms; ` +
+              `RSS ${r.atFirst.rss.toFixed(0)} MB at the first window, ${r.peak.rss.toFixed(0)} MB after the search, ${r.settled.rss.toFixed(0)} MB after GC; ` +
+              `heap ${r.atFirst.heap.toFixed(0)} / ${r.peak.heap.toFixed(0)} / ${r.settled.heap.toFixed(0)} MB`,
+          );
+        }
       }
-      const m = (f) => median(runs.map(f)).toFixed(0);
-      console.log(`${n} median of ${reps}: first window ${m((r) => r.firstMs)} ms (CPU ${m((r) => r.firstCpuMs)} ms), search ${m((r) => r.searchMs)} ms, RSS ${m((r) => r.peak.rss)} MB, heap after GC ${m((r) => r.settled.heap)} MB`);
+      const summary = new Map();
+      for (const [name, list] of runs) {
+        const m = (f) => median(list.map(f));
+        summary.set(name, { first: m((r) => r.firstMs), rss: m((r) => r.peak.rss), heap: m((r) => r.settled.heap) });
+        const s = summary.get(name);
+        console.log(`${n} ${name}, median of ${reps}: first window ${s.first.toFixed(0)} ms (CPU ${m((r) => r.firstCpuMs ?? NaN).toFixed(0)} ms), search ${m((r) => r.searchMs).toFixed(0)} ms, RSS ${s.rss.toFixed(0)} MB, heap after GC ${s.heap.toFixed(0)} MB`);
+      }
+      if (summary.has('ref')) {
+        const [a, b] = [summary.get('this'), summary.get('ref')];
+        console.log(`${n} this / ref: first window ${(a.first / b.first).toFixed(2)}x, RSS ${(a.rss / b.rss).toFixed(2)}x, heap after GC ${(a.heap / b.heap).toFixed(2)}x`);
+      }
     }
   } finally {
     if (!keep) rmSync(work, { recursive: true, force: true });
