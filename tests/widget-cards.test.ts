@@ -104,3 +104,24 @@ test('haystacks built in idle slices or at the first search give the same answer
   expect(sliced.run(q('m-99')).ids).toEqual([`0:${entry(99).path}`]);
   expect(sliced.run(q('m-30 ')).ids).toEqual([]);
 });
+
+test('after a change, a search reads the unchanged rows\' haystacks from the last joined text and finds the same as a fresh index', () => {
+  const entries = Array.from({ length: 40 }, (_, i) => entry(i));
+  const q = (search: string) => ({ search, kind: 'any', base: 'any', status: 'any', sort: 'name', desc: false }) as const;
+  const kept = new QueryIndex();
+  kept.reset(entries.map((e) => toIndexSource(e, 0)));
+  // Joined once (haystacks dropped from the rows), then changed: one entry renamed, one added, one removed.
+  expect(kept.run(q('m-5')).ids.length).toBeGreaterThan(0);
+  const renamed = entry(5, { path: 'models/Lora/set/m-5.safetensors', civitai: { status: 'not_found', checkedAt: 1 } });
+  const change = () => [toIndexSource(renamed, 0), toIndexSource(entry(77), 0)];
+  kept.apply(change(), [`0:${entries[12].path}`]);
+  while (kept.prepare(3));
+  const fresh = new QueryIndex();
+  fresh.reset([...entries.filter((_, i) => i !== 12 && i !== 5), renamed].map((e) => toIndexSource(e, 0)));
+  fresh.apply([toIndexSource(entry(77), 0)], []);
+  for (const s of ['m-5', 'm-12', 'm-77', 'night', 'night 4', 'glow_style lora', 'm-3 sdxl', 'zzz']) expect(kept.run(q(s))).toEqual(fresh.run(q(s)));
+  // And once more after a second change: the text joined after the first change serves in turn.
+  kept.apply([toIndexSource(entry(78), 0)], []);
+  fresh.apply([toIndexSource(entry(78), 0)], []);
+  for (const s of ['m-78', 'm-77', 'm-3', 'night 1']) expect(kept.run(q(s))).toEqual(fresh.run(q(s)));
+});

@@ -30,7 +30,7 @@ const BASES: readonly BaseModel[] = ['sd1', 'sd2', 'sdxl', 'sd3', 'flux', 'pony'
 const STATUSES: readonly ModelStatus[] = ['identified', 'not_found', 'unverified', 'manual', 'error', 'pending'];
 
 interface Row {
-  /** Position in the joined haystack (set when it is built). */
+  /** Position in the joined haystack last built (set when it is built). */
   n: number;
   /** Index of the kind and base model in KINDS and BASES, and the statuses as bits of STATUSES. */
   kind: number;
@@ -47,7 +47,11 @@ interface Row {
   civitaiType: string | null;
   addedAt: number;
   size: number;
-  /** Built when first needed (a search) or in idle time (prepare): the first window does not wait for 100,000 of them. */
+  /**
+   * Built when first needed (a search) or in idle time (prepare): the first
+   * window does not wait for 100,000 of them. Dropped once joined: the joined
+   * text holds it (and keeps it for the next join while the row is unchanged).
+   */
   hay: string | null;
   /** Title in lower case with digit runs padded, so that a plain comparison sorts "model 9" before "model 10". */
   nameKey: string;
@@ -121,6 +125,21 @@ function rowOfCard(card: GridCard, civitaiType: string | null): Row {
   return { n: -1, kind: kindOf(card.kind), base: baseOf(card.baseModel), mask: maskOf(card.status), id: card.id, src: null, card, civitaiType, addedAt: card.addedAt, size: card.size, hay: null, nameKey: nameKeyOf(card) };
 }
 
+interface Joined {
+  text: string;
+  starts: Int32Array;
+  rows: Row[];
+}
+
+/** Where row `i`'s haystack ends in the joined text (before the NUL that follows it). */
+function endOf(j: Joined, i: number): number {
+  return i + 1 < j.starts.length ? j.starts[i + 1] - 1 : j.text.length;
+}
+
+function buildHay(r: Row): string {
+  return haystackOfGrid(gridOf(r), r.src ? civitaiTypeOf(r.src) : r.civitaiType);
+}
+
 function gridOf(r: Row): GridCard {
   return r.card ?? gridCardOf(r.src!);
 }
@@ -145,7 +164,9 @@ export class QueryIndex {
   private version = 0;
   private cache: { key: string; version: number; answer: QueryAnswer } | null = null;
   /** Every haystack joined by NUL, and where each row's starts; built on the first search after a change. */
-  private joined: { text: string; starts: Int32Array; rows: Row[] } | null = null;
+  private joined: Joined | null = null;
+  /** The last joined text, also after a change: the haystacks of rows it holds are read from it, not kept twice. */
+  private lastJoin: Joined | null = null;
   /** Where prepare() goes on (a Map iterator visits rows added after it started, too). */
   private pending: Iterator<Row> | null = null;
 
@@ -245,7 +266,11 @@ export class QueryIndex {
     let at = j.text.indexOf(first);
     while (at >= 0) {
       while (row + 1 < j.starts.length && j.starts[row + 1] <= at) row++;
-      if (rest.every((w) => j.rows[row].hay!.includes(w))) hits[row] = 1;
+      if (rest.length === 0) hits[row] = 1;
+      else {
+        const hay = j.text.slice(j.starts[row], endOf(j, row));
+        if (rest.every((w) => hay.includes(w))) hits[row] = 1;
+      }
       if (row + 1 >= j.starts.length) break;
       // The rest of this row cannot add anything: go on from the next row.
       at = j.text.indexOf(first, j.starts[row + 1]);
@@ -263,27 +288,41 @@ export class QueryIndex {
     if (this.pending === null) this.pending = this.rows.values();
     for (let next = this.pending.next(); !next.done; next = this.pending.next()) {
       const r = next.value;
-      if (r.hay === null) r.hay = haystackOfGrid(gridOf(r), r.src ? civitaiTypeOf(r.src) : r.civitaiType);
+      if (r.hay === null && !this.inLastJoin(r)) r.hay = buildHay(r);
       if (++built >= limit) return true;
     }
     this.pending = null;
     return false;
   }
 
-  private join(): { text: string; starts: Int32Array; rows: Row[] } {
+  private join(): Joined {
     if (this.joined) return this.joined;
     this.pending = null;
-    this.prepare();
     const rows = [...this.rows.values()];
+    // Every haystack before any row's position changes: unchanged rows' are read from the last join by position.
+    const hays = rows.map((r) => this.hayOf(r));
     const starts = new Int32Array(rows.length);
     let offset = 0;
     rows.forEach((r, i) => {
       r.n = i;
+      r.hay = null;
       starts[i] = offset;
-      offset += r.hay!.length + 1;
+      offset += hays[i].length + 1;
     });
-    this.joined = { text: rows.map((r) => r.hay).join('\u0000'), starts, rows };
+    this.joined = this.lastJoin = { text: hays.join('\u0000'), starts, rows };
     return this.joined;
+  }
+
+  private inLastJoin(r: Row): boolean {
+    const j = this.lastJoin;
+    return j !== null && r.n >= 0 && r.n < j.rows.length && j.rows[r.n] === r;
+  }
+
+  private hayOf(r: Row): string {
+    if (r.hay !== null) return r.hay;
+    const j = this.lastJoin;
+    if (j !== null && this.inLastJoin(r)) return j.text.slice(j.starts[r.n], endOf(j, r.n));
+    return buildHay(r);
   }
 
   private order(sort: QuerySort): Row[] {
