@@ -32,7 +32,14 @@ export function unsafeEntryPath(p: unknown): string | null {
   if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'absolute path';
   // Any byte a Linux file name may hold is allowed (printing strips controls); NUL cannot be in one.
   if (p.includes('\u0000')) return 'path with a NUL character';
-  for (const seg of p.split('/')) if (seg === '' || seg === '.' || seg === '..') return 'path not normalised or leaving the root';
+  // Segment by segment without splitting (no array and substrings per row: this runs on every decoded row).
+  for (let start = 0; start <= p.length; ) {
+    let end = p.indexOf('/', start);
+    if (end < 0) end = p.length;
+    const len = end - start;
+    if (len === 0 || (p.charCodeAt(start) === 0x2e && (len === 1 || (len === 2 && p.charCodeAt(start + 1) === 0x2e)))) return 'path not normalised or leaving the root';
+    start = end + 1;
+  }
   return null;
 }
 
