@@ -112,3 +112,29 @@ describe('a HuggingFace origin', () => {
     expect('error' in decoded && decoded.error).toMatch(reason);
   });
 });
+
+test('decoded entries share one frozen empty list and one frozen sources object per combination; hostile hash fields are still refused', () => {
+  const decode = (e: ModelEntry, edit: (row: unknown[]) => void = () => undefined) => {
+    const row = JSON.parse(JSON.stringify(encodeEntry(e))) as unknown[];
+    edit(row);
+    return decodeEntry(row);
+  };
+  const a = decode(base);
+  const b = decode({ ...base, path: 'models/Lora/other.safetensors', evidence: [] });
+  if (!('entry' in a) || !('entry' in b)) throw new Error('not decoded');
+  // Shared and frozen: an entry is replaced when it changes, so nothing may write into these.
+  expect(a.entry.conflicts).toBe(b.entry.evidence);
+  expect(Object.isFrozen(a.entry.warnings)).toBe(true);
+  expect(() => (a.entry.warnings as string[]).push('x')).toThrow(TypeError);
+  expect(a.entry.hashSources).toBe(b.entry.hashSources);
+  expect(Object.isFrozen(a.entry.hashSources)).toBe(true);
+  // Another combination of sources is another object, with its own values.
+  const adopted = decode({ ...base, hashSources: { ...base.hashSources, SHA256: 'civitai-info' } });
+  if (!('entry' in adopted)) throw new Error(adopted.error);
+  expect(adopted.entry.hashSources).toEqual({ SHA256: 'civitai-info', AutoV1: 'computed', AutoV2: 'civitai-info', AutoV3: 'computed' });
+  // A key that is no hash name, a hash that is no hex digest, a source that is none, a list that is no list: refused, as before.
+  expect(decode(base, (r) => ((r[4] as Record<string, unknown>).EVIL = 'ABCDEF12'))).toEqual({ error: 'hashes are not hex digests' });
+  expect(decode(base, (r) => ((r[4] as Record<string, unknown>).SHA256 = '../../etc'))).toEqual({ error: 'hashes are not hex digests' });
+  expect(decode(base, (r) => (r[5] = { SHA256: 'made-up' }))).toEqual({ error: 'hashSources are invalid' });
+  expect(decode(base, (r) => (r[16] = { length: 0 }))).toEqual({ error: 'evidence, conflicts or warnings are not lists of strings' });
+});

@@ -3,7 +3,7 @@
 // These must agree with the full card path, or a card would look different
 // depending on whether it came from the first look or from a change.
 import type { ModelEntry } from '../src/core/library';
-import { CardTracker, toCard, toIndexSource } from '../src/kernel/widget/cards';
+import { CardTracker, civitaiTypeOf, gridCardOf, toCard, toIndexSource } from '../src/kernel/widget/cards';
 import { QueryIndex, haystackOf, toGridCard } from '../src/kernel/widget/query';
 
 const ROOT = '/lib';
@@ -42,8 +42,8 @@ test('the index source of an entry is the grid card of its full card, and search
   for (const i of [0, 1, 2, 3]) {
     const e = entry(i);
     const source = toIndexSource(e, 0);
-    expect(source.grid).toEqual(toGridCard(full(e)));
-    expect(source.civitaiType).toBe(full(e).civitai.type);
+    expect(gridCardOf(source)).toEqual(toGridCard(full(e)));
+    expect(civitaiTypeOf(source)).toBe(full(e).civitai.type);
   }
   // An index fed sources and one fed full cards answer alike.
   const a = new QueryIndex();
@@ -64,7 +64,7 @@ test('the tracker builds full cards on demand and passes on a changed entry as a
   const entries = [entry(0), entry(1)];
   tracker.update(entries.map((e) => ({ root: ROOT, entry: e })), [ROOT]);
   const taken = [...tracker.takeAll()];
-  expect(taken.map((s) => s.grid.id)).toEqual(entries.map((e) => `0:${e.path}`));
+  expect(taken.map((s) => s.id)).toEqual(entries.map((e) => `0:${e.path}`));
   // Details need the full card: hashes, sources, warnings, conflicts, Civitai ids.
   const card = tracker.card(`0:${entries[0].path}`)!;
   expect(card).toEqual(full(entries[0]));
@@ -103,4 +103,25 @@ test('haystacks built in idle slices or at the first search give the same answer
   for (const s of ['night', 'night 4', 'm-7', 'm-99', 'm-30', 'glow_style', 'lora']) expect(sliced.run(q(s))).toEqual(eager.run(q(s)));
   expect(sliced.run(q('m-99')).ids).toEqual([`0:${entry(99).path}`]);
   expect(sliced.run(q('m-30 ')).ids).toEqual([]);
+});
+
+test('after a change, a search reads the unchanged rows\' haystacks from the last joined text and finds the same as a fresh index', () => {
+  const entries = Array.from({ length: 40 }, (_, i) => entry(i));
+  const q = (search: string) => ({ search, kind: 'any', base: 'any', status: 'any', sort: 'name', desc: false }) as const;
+  const kept = new QueryIndex();
+  kept.reset(entries.map((e) => toIndexSource(e, 0)));
+  // Joined once (haystacks dropped from the rows), then changed: one entry renamed, one added, one removed.
+  expect(kept.run(q('m-5')).ids.length).toBeGreaterThan(0);
+  const renamed = entry(5, { path: 'models/Lora/set/m-5.safetensors', civitai: { status: 'not_found', checkedAt: 1 } });
+  const change = () => [toIndexSource(renamed, 0), toIndexSource(entry(77), 0)];
+  kept.apply(change(), [`0:${entries[12].path}`]);
+  while (kept.prepare(3));
+  const fresh = new QueryIndex();
+  fresh.reset([...entries.filter((_, i) => i !== 12 && i !== 5), renamed].map((e) => toIndexSource(e, 0)));
+  fresh.apply([toIndexSource(entry(77), 0)], []);
+  for (const s of ['m-5', 'm-12', 'm-77', 'night', 'night 4', 'glow_style lora', 'm-3 sdxl', 'zzz']) expect(kept.run(q(s))).toEqual(fresh.run(q(s)));
+  // And once more after a second change: the text joined after the first change serves in turn.
+  kept.apply([toIndexSource(entry(78), 0)], []);
+  fresh.apply([toIndexSource(entry(78), 0)], []);
+  for (const s of ['m-78', 'm-77', 'm-3', 'night 1']) expect(kept.run(q(s))).toEqual(fresh.run(q(s)));
 });

@@ -43,7 +43,8 @@ export async function entryForDownload(root: string, file: DownloadedFile, deps:
     hashes[name as HashName] = value;
     if (name !== 'AutoV3Full') hashSources[name as HashName] = 'computed';
   }
-  entry = { ...entry, hashes, hashSources, verified: true, ...(file.huggingFace ? { huggingFace: file.huggingFace } : {}) };
+  // Its own warnings list (pushed to below), never one shared with a stored entry.
+  entry = { ...entry, hashes, hashSources, verified: true, warnings: [...entry.warnings], ...(file.huggingFace ? { huggingFace: file.huggingFace } : {}) };
   let version = file.version;
   if (deps.client) {
     if (version) {

@@ -32,7 +32,14 @@ export function unsafeEntryPath(p: unknown): string | null {
   if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'absolute path';
   // Any byte a Linux file name may hold is allowed (printing strips controls); NUL cannot be in one.
   if (p.includes('\u0000')) return 'path with a NUL character';
-  for (const seg of p.split('/')) if (seg === '' || seg === '.' || seg === '..') return 'path not normalised or leaving the root';
+  // Segment by segment without splitting (no array and substrings per row: this runs on every decoded row).
+  for (let start = 0; start <= p.length; ) {
+    let end = p.indexOf('/', start);
+    if (end < 0) end = p.length;
+    const len = end - start;
+    if (len === 0 || (p.charCodeAt(start) === 0x2e && (len === 1 || (len === 2 && p.charCodeAt(start + 1) === 0x2e)))) return 'path not normalised or leaving the root';
+    start = end + 1;
+  }
   return null;
 }
 
@@ -71,7 +78,7 @@ function entryProblem(x: unknown): string | null {
   const identity = identityProblem(x);
   if (identity) return identity;
   if (!isTime(x.mtimeMs)) return 'mtimeMs is not a time';
-  if (!isObj(x.hashSources) || !Object.entries(x.hashSources).every(([k, v]) => HASH_KEYS.has(k) && SOURCES.has(v as string))) return 'hashSources are invalid';
+  if (!isObj(x.hashSources) || !everyOwn(x.hashSources, (k, v) => HASH_KEYS.has(k) && SOURCES.has(v as string))) return 'hashSources are invalid';
   if (typeof x.verified !== 'boolean') return 'verified is not a boolean';
   if (!KINDS.has(x.kind as string)) return 'kind is unknown';
   if (!BASES.has(x.baseModel as string)) return 'baseModel is unknown';
@@ -144,8 +151,16 @@ function manualProblem(m: unknown): string | null {
   return null;
 }
 
+const HEX = /^[0-9A-F]{8,64}$/;
+
 function isHashes(h: unknown): boolean {
-  return isObj(h) && Object.entries(h).every(([k, v]) => HASH_KEYS.has(k) && typeof v === 'string' && /^[0-9A-F]{8,64}$/.test(v));
+  return isObj(h) && everyOwn(h, (k, v) => HASH_KEYS.has(k) && typeof v === 'string' && HEX.test(v));
+}
+
+/** Whether every own enumerable property passes; as Object.entries(o).every, without its arrays (it runs on every decoded row). */
+function everyOwn(o: Record<string, unknown>, test: (key: string, value: unknown) => boolean): boolean {
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k) && !test(k, o[k])) return false;
+  return true;
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {

@@ -7,9 +7,9 @@
  * and with it the load time: a 50,000-model index must load in under a second on
  * a machine where every megabyte parsed costs about 15 ms.
  */
-import type { FileHashes, HashName } from '../hash/names';
+import { HASH_NAMES, type FileHashes } from '../hash/names';
 import { checkEntry } from './entry-schema';
-import type { CivitaiLink, CivitaiState, HashSource, ModelEntry } from './types';
+import { HASH_SOURCES, type CivitaiLink, type CivitaiState, type HashSource, type ModelEntry } from './types';
 
 /** A row: see `encodeEntry` for the order. */
 export type EntryRow = unknown[];
@@ -23,12 +23,31 @@ function compactHashes(h: FileHashes): FileHashes {
   return out;
 }
 
+/**
+ * Decoded objects are built key by key in one fixed order (not spread from the
+ * parsed row and added to): at 100,000 models the spread-and-add hashes object
+ * alone cost ~240 bytes more per model (measured with bench/session-node.js).
+ */
+const HASH_KEY_ORDER = [...HASH_NAMES, 'AutoV3Full'] as const;
+
 function fullHashes(h: FileHashes): FileHashes {
-  const out: FileHashes = { ...h };
-  if (out.SHA256 && !out.AutoV2) out.AutoV2 = out.SHA256.slice(0, 10);
-  if (out.AutoV3Full && !out.AutoV3) out.AutoV3 = out.AutoV3Full.slice(0, 12);
-  return out;
+  let own = 0;
+  for (const k in h) if (Object.prototype.hasOwnProperty.call(h, k)) own++;
+  const out: FileHashes = {};
+  let known = 0;
+  for (const k of HASH_KEY_ORDER) {
+    const v = k === 'AutoV2' && !h.AutoV2 && h.SHA256 ? h.SHA256.slice(0, 10) : k === 'AutoV3' && !h.AutoV3 && h.AutoV3Full ? h.AutoV3Full.slice(0, 12) : h[k];
+    if (Object.prototype.hasOwnProperty.call(h, k)) known++;
+    if (v !== undefined) out[k] = v;
+  }
+  // A key that is no hash name: keep it, so that checkEntry refuses the row rather than the key vanishing.
+  return known === own ? out : { ...h, ...out };
 }
+
+/** Empty lists of decoded entries: one shared, frozen array (entries are replaced, never changed in place). */
+const EMPTY: never[] = Object.freeze([]) as unknown as never[];
+/** A missing list (0 in a row) or an empty one as the shared empty list; anything else as it is, for checkEntry to judge. */
+const orEmpty = <T>(list: T[] | 0 | undefined): T[] => (!list || (Array.isArray(list) && list.length === 0) ? EMPTY : list);
 
 function compactSources(s: ModelEntry['hashSources']): Record<string, HashSource> | 0 {
   const out: Record<string, HashSource> = {};
@@ -36,12 +55,31 @@ function compactSources(s: ModelEntry['hashSources']): Record<string, HashSource
   return Object.keys(out).length ? out : 0;
 }
 
+/**
+ * Hash sources: the few combinations a library holds (nearly always "every
+ * hash computed") are built once and shared, frozen, by every entry that has
+ * them. The key packs each hash name's source (3 bits, +1 so 0 is "absent").
+ */
+const SOURCE_CODES = new Map<string, number>(HASH_SOURCES.map((s, i) => [s, i + 1]));
+const sharedSources = new Map<number, ModelEntry['hashSources']>();
+
 function fullSources(hashes: FileHashes, stored: Record<string, HashSource> | 0): ModelEntry['hashSources'] {
   const out: ModelEntry['hashSources'] = {};
-  for (const k of Object.keys(hashes)) if (k !== 'AutoV3Full') out[k as HashName] = (stored && stored[k]) || 'computed';
-  // AutoV2 and AutoV3 share the source of what they derive from.
-  if (hashes.AutoV2 && stored && stored.SHA256 && !stored.AutoV2) out.AutoV2 = stored.SHA256;
-  return out;
+  let key = 0;
+  let shareable = true;
+  for (const k of HASH_KEY_ORDER) {
+    if (k === 'AutoV3Full' || !Object.prototype.hasOwnProperty.call(hashes, k)) continue;
+    // AutoV2 and AutoV3 share the source of what they derive from.
+    const source = k === 'AutoV2' && stored && stored.SHA256 && !stored.AutoV2 ? stored.SHA256 : (stored && stored[k]) || 'computed';
+    out[k] = source;
+    const code = SOURCE_CODES.get(source);
+    if (code === undefined) shareable = false;
+    else key += code * 8 ** HASH_NAMES.indexOf(k);
+  }
+  if (!shareable) return out;
+  let shared = sharedSources.get(key);
+  if (!shared) sharedSources.set(key, (shared = Object.freeze(out)));
+  return shared;
 }
 
 function encodeLink(l: CivitaiLink): unknown[] {
@@ -53,7 +91,7 @@ function decodeLink(r: unknown[]): CivitaiLink {
   const [modelId, versionId, modelName, versionName, type, baseModel, trainedWords, nsfwLevel, page, matchedBy] = r as [
     number, number, string, string, string, string | null, string[], number | null, string | 0, CivitaiLink['matchedBy'],
   ];
-  return { modelId, versionId, modelName, versionName, type, baseModel, trainedWords, nsfwLevel, pageUrl: page || DEFAULT_PAGE({ modelId, versionId }), matchedBy };
+  return { modelId, versionId, modelName, versionName, type, baseModel, trainedWords: Array.isArray(trainedWords) && trainedWords.length === 0 ? EMPTY : trainedWords, nsfwLevel, pageUrl: page || DEFAULT_PAGE({ modelId, versionId }), matchedBy };
 }
 
 function encodeCivitai(c: CivitaiState): unknown[] {
@@ -146,11 +184,11 @@ function buildEntry(r: unknown[]): ModelEntry {
     verified: verified === 1,
     kind,
     baseModel,
-    evidence: evidence || [],
-    conflicts: conflicts || [],
+    evidence: orEmpty(evidence),
+    conflicts: orEmpty(conflicts),
     civitai: decodeCivitai(civitai),
     addedAt,
-    warnings: warnings || [],
+    warnings: orEmpty(warnings),
   };
   if (folderKind) entry.folderKind = folderKind;
   if (manual) entry.manual = manual;

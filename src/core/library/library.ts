@@ -186,7 +186,8 @@ export class Library {
     if (!this.client) throw new ModeldeckError('offline', 'refreshing needs Civitai, and this library was opened without it');
     if (entry.manual?.link) return this.link(file, String(entry.manual.link.input));
     const [outcome] = await identifyEntries(this.client, [entry], { refresh: true, now: Date.now() });
-    let updated = outcome.entry;
+    // Its own warnings list: the stored entry's may be the index's shared, frozen empty one.
+    let updated = { ...outcome.entry, warnings: [...outcome.entry.warnings] };
     if (outcome.version) {
       const { modelId } = outcome.version;
       const parents = await fetchParentModels(this.client, [modelId], { refresh: true });

@@ -55,43 +55,53 @@ export function toCard(m: LibraryModel, rootIndex: number): ModelCard {
 }
 
 /**
- * What the query index keeps of a model: its grid card (the same as
- * toGridCard(toCard(...)), built straight from the entry without the full
- * card's copies) and the Civitai type, which the search matches but the grid
- * does not show.
+ * What the query index is given of a model: the entry itself (the index
+ * store's object, not copied), its root and its id. The query index keeps
+ * from it only what sorting, filtering and counting need, and builds a grid
+ * card (`gridCardOf`) when a window shows it: at 100,000 models a kept grid
+ * card per model was ~80 MB of the kernel's heap.
  */
 export interface IndexSource {
-  grid: GridCard;
-  civitaiType: string | null;
+  id: string;
+  rootIndex: number;
+  entry: ModelEntry;
 }
 
 export function toIndexSource(e: ModelEntry, rootIndex: number): IndexSource {
+  return { id: cardId(rootIndex, e.path), rootIndex, entry: e };
+}
+
+/** The grid card of a source: the same as toGridCard(toCard(...)), built straight from the entry without the full card's copies. */
+export function gridCardOf(s: IndexSource): GridCard {
+  const e = s.entry;
   const link = e.civitai.link;
   return {
-    grid: {
-      id: cardId(rootIndex, e.path),
-      root: rootIndex,
-      path: e.path,
-      file: e.path.slice(e.path.lastIndexOf('/') + 1),
-      name: displayName(e),
-      kind: e.kind,
-      baseModel: e.baseModel,
-      size: e.size,
-      addedAt: e.addedAt,
-      status: statusesOf(e),
-      trainedWords: link?.trainedWords ? [...link.trainedWords] : [],
-      preview: e.preview ? e.preview.slice(e.preview.lastIndexOf('/') + 1) : null,
-      civitai: {
-        state: e.civitai.status,
-        modelName: link?.modelName ?? null,
-        versionName: link?.versionName ?? null,
-        baseModel: link?.baseModel ?? null,
-        nsfwLevel: link?.nsfwLevel ?? null,
-        pageUrl: link?.pageUrl ?? null,
-      },
+    id: s.id,
+    root: s.rootIndex,
+    path: e.path,
+    file: e.path.slice(e.path.lastIndexOf('/') + 1),
+    name: displayName(e),
+    kind: e.kind,
+    baseModel: e.baseModel,
+    size: e.size,
+    addedAt: e.addedAt,
+    status: statusesOf(e),
+    trainedWords: link?.trainedWords ? [...link.trainedWords] : [],
+    preview: e.preview ? e.preview.slice(e.preview.lastIndexOf('/') + 1) : null,
+    civitai: {
+      state: e.civitai.status,
+      modelName: link?.modelName ?? null,
+      versionName: link?.versionName ?? null,
+      baseModel: link?.baseModel ?? null,
+      nsfwLevel: link?.nsfwLevel ?? null,
+      pageUrl: link?.pageUrl ?? null,
     },
-    civitaiType: link?.type ?? null,
   };
+}
+
+/** The Civitai type of a source, which the search matches but the grid does not show. */
+export function civitaiTypeOf(s: IndexSource): string | null {
+  return s.entry.civitai.link?.type ?? null;
 }
 
 function pickHashes(h: LibraryModel['hashes']): ModelCard['hashes'] {
@@ -111,10 +121,9 @@ export interface RootEntry {
   entry: ModelEntry;
 }
 
-interface Tracked {
+/** A model at the latest look: also what the query index is given (no copy per model). */
+interface Tracked extends IndexSource {
   root: string;
-  rootIndex: number;
-  entry: ModelEntry;
 }
 
 /**
@@ -156,7 +165,7 @@ export class CardTracker {
         next.set(id, prev);
         continue;
       }
-      next.set(id, { root, rootIndex: i, entry });
+      next.set(id, { id, root, rootIndex: i, entry });
       this.dirty.add(id);
     }
     this.current = next;
@@ -185,9 +194,9 @@ export class CardTracker {
 
   /**
    * What the query index needs of every model, and remembers them all as
-   * taken. Built one at a time as the caller iterates, straight from the
-   * entries: no full card per model (at 100,000 models those were most of
-   * the first look's garbage).
+   * taken: the tracked models themselves (entry, root, id), no card and no
+   * copy per model (at 100,000 models full cards were most of the first
+   * look's garbage, and kept grid cards ~80 MB).
    */
   *takeAll(): Generator<IndexSource> {
     this.sent.clear();
@@ -195,7 +204,7 @@ export class CardTracker {
     // No hash yet (hashing 100,000 cards' JSON took 2.4 s): the first change of an entry is passed on as changed.
     for (const [id, t] of this.current) {
       this.sent.set(id, UNHASHED);
-      yield toIndexSource(t.entry, t.rootIndex);
+      yield t;
     }
   }
 

@@ -13,7 +13,8 @@
  * is one pass in order: no sort per keystroke. The last result is kept, so
  * the windows of one query (scrolling) cost a slice.
  */
-import type { IndexSource } from './cards';
+import { civitaiTypeOf, gridCardOf, type IndexSource } from './cards';
+import { displayName, statusesOf } from '../../core/library';
 import type { BaseModel, GridCard, GridQuery, ModelCard, ModelKind, ModelStatus, QueryFacets, QuerySort } from '../protocol';
 
 /** Base models in the order of their labels (SD 1.x, SDXL, ...), as the page's menu names them. */
@@ -29,20 +30,29 @@ const BASES: readonly BaseModel[] = ['sd1', 'sd2', 'sdxl', 'sd3', 'flux', 'pony'
 const STATUSES: readonly ModelStatus[] = ['identified', 'not_found', 'unverified', 'manual', 'error', 'pending'];
 
 interface Row {
-  /** Position in the joined haystack (set when it is built). */
+  /** Position in the joined haystack last built (set when it is built). */
   n: number;
   /** Index of the kind and base model in KINDS and BASES, and the statuses as bits of STATUSES. */
   kind: number;
   base: number;
   mask: number;
   id: string;
-  /** The slim card the grid shows (the full card is not kept: see CardTracker). */
-  card: GridCard;
+  /**
+   * Where the grid card comes from: the model's source (entry and root; the
+   * card is built when a window shows it, not kept), or, for a card given
+   * whole (a change's full card), that card's grid part and Civitai type.
+   */
+  src: IndexSource | null;
+  card: GridCard | null;
+  civitaiType: string | null;
   addedAt: number;
   size: number;
-  /** Built when first needed (a search) or in idle time (prepare): the first window does not wait for 100,000 of them. */
+  /**
+   * Built when first needed (a search) or in idle time (prepare): the first
+   * window does not wait for 100,000 of them. Dropped once joined: the joined
+   * text holds it (and keeps it for the next join while the row is unchanged).
+   */
   hay: string | null;
-  civitaiType: string | null;
   /** Title in lower case with digit runs padded, so that a plain comparison sorts "model 9" before "model 10". */
   nameKey: string;
 }
@@ -73,9 +83,11 @@ function haystackOfGrid(card: GridCard, civitaiType: string | null): string {
 }
 
 function nameKeyOf(card: { name: string; civitai: { modelName: string | null } }): string {
-  return titleOf(card)
-    .toLowerCase()
-    .replace(/\d+/g, (d) => d.padStart(12, '0'));
+  return keyOfTitle(titleOf(card));
+}
+
+function keyOfTitle(title: string): string {
+  return title.toLowerCase().replace(/\d+/g, (d) => d.padStart(12, '0'));
 }
 
 /** The part of a card the grid shows. */
@@ -98,6 +110,40 @@ export function toGridCard(card: ModelCard): GridCard {
   };
 }
 
+const maskOf = (status: readonly ModelStatus[]) => status.reduce((m, st) => m | (STATUSES.includes(st) ? 1 << STATUSES.indexOf(st) : 0), 0);
+const kindOf = (kind: ModelKind) => (KINDS.includes(kind) ? KINDS.indexOf(kind) : KINDS.indexOf('unknown'));
+const baseOf = (base: BaseModel) => (BASES.includes(base) ? BASES.indexOf(base) : BASES.indexOf('unknown'));
+
+/** A row of a model given as its source: what sorting, filtering and counting need, read from the entry; no card. */
+function rowOfSource(src: IndexSource): Row {
+  const e = src.entry;
+  const title = e.civitai.link?.modelName ?? displayName(e);
+  return { n: -1, kind: kindOf(e.kind), base: baseOf(e.baseModel), mask: maskOf(statusesOf(e)), id: src.id, src, card: null, civitaiType: null, addedAt: e.addedAt, size: e.size, hay: null, nameKey: keyOfTitle(title) };
+}
+
+function rowOfCard(card: GridCard, civitaiType: string | null): Row {
+  return { n: -1, kind: kindOf(card.kind), base: baseOf(card.baseModel), mask: maskOf(card.status), id: card.id, src: null, card, civitaiType, addedAt: card.addedAt, size: card.size, hay: null, nameKey: nameKeyOf(card) };
+}
+
+interface Joined {
+  text: string;
+  starts: Int32Array;
+  rows: Row[];
+}
+
+/** Where row `i`'s haystack ends in the joined text (before the NUL that follows it). */
+function endOf(j: Joined, i: number): number {
+  return i + 1 < j.starts.length ? j.starts[i + 1] - 1 : j.text.length;
+}
+
+function buildHay(r: Row): string {
+  return haystackOfGrid(gridOf(r), r.src ? civitaiTypeOf(r.src) : r.civitaiType);
+}
+
+function gridOf(r: Row): GridCard {
+  return r.card ?? gridCardOf(r.src!);
+}
+
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byName = (a: Row, b: Row) => cmp(a.nameKey, b.nameKey) || cmp(a.id, b.id);
 const ORDERS: Record<Exclude<QuerySort, 'update' | 'base'>, (a: Row, b: Row) => number> = {
@@ -118,7 +164,9 @@ export class QueryIndex {
   private version = 0;
   private cache: { key: string; version: number; answer: QueryAnswer } | null = null;
   /** Every haystack joined by NUL, and where each row's starts; built on the first search after a change. */
-  private joined: { text: string; starts: Int32Array; rows: Row[] } | null = null;
+  private joined: Joined | null = null;
+  /** The last joined text, also after a change: the haystacks of rows it holds are read from it, not kept twice. */
+  private lastJoin: Joined | null = null;
   /** Where prepare() goes on (a Map iterator visits rows added after it started, too). */
   private pending: Iterator<Row> | null = null;
 
@@ -128,7 +176,8 @@ export class QueryIndex {
 
   /** The grid card of an id. */
   card(id: string): GridCard | undefined {
-    return this.rows.get(id)?.card;
+    const r = this.rows.get(id);
+    return r && gridOf(r);
   }
 
   /** Forgets every row and indexes these cards. */
@@ -142,11 +191,8 @@ export class QueryIndex {
     let changed = false;
     for (const id of remove) changed = this.rows.delete(id) || changed;
     for (const item of upsert) {
-      const { grid: card, civitaiType } = 'grid' in item ? item : { grid: toGridCard(item), civitaiType: item.civitai.type };
-      const mask = card.status.reduce((m, st) => m | (STATUSES.includes(st) ? 1 << STATUSES.indexOf(st) : 0), 0);
-      const kind = KINDS.includes(card.kind) ? KINDS.indexOf(card.kind) : KINDS.indexOf('unknown');
-      const base = BASES.includes(card.baseModel) ? BASES.indexOf(card.baseModel) : BASES.indexOf('unknown');
-      this.rows.set(card.id, { n: -1, kind, base, mask, id: card.id, card, addedAt: card.addedAt, size: card.size, hay: null, civitaiType, nameKey: nameKeyOf(card) });
+      const row = 'entry' in item ? rowOfSource(item) : rowOfCard(toGridCard(item), item.civitai.type);
+      this.rows.set(row.id, row);
       changed = true;
     }
     if (changed) this.invalidate();
@@ -220,7 +266,11 @@ export class QueryIndex {
     let at = j.text.indexOf(first);
     while (at >= 0) {
       while (row + 1 < j.starts.length && j.starts[row + 1] <= at) row++;
-      if (rest.every((w) => j.rows[row].hay!.includes(w))) hits[row] = 1;
+      if (rest.length === 0) hits[row] = 1;
+      else {
+        const hay = j.text.slice(j.starts[row], endOf(j, row));
+        if (rest.every((w) => hay.includes(w))) hits[row] = 1;
+      }
       if (row + 1 >= j.starts.length) break;
       // The rest of this row cannot add anything: go on from the next row.
       at = j.text.indexOf(first, j.starts[row + 1]);
@@ -238,27 +288,41 @@ export class QueryIndex {
     if (this.pending === null) this.pending = this.rows.values();
     for (let next = this.pending.next(); !next.done; next = this.pending.next()) {
       const r = next.value;
-      if (r.hay === null) r.hay = haystackOfGrid(r.card, r.civitaiType);
+      if (r.hay === null && !this.inLastJoin(r)) r.hay = buildHay(r);
       if (++built >= limit) return true;
     }
     this.pending = null;
     return false;
   }
 
-  private join(): { text: string; starts: Int32Array; rows: Row[] } {
+  private join(): Joined {
     if (this.joined) return this.joined;
     this.pending = null;
-    this.prepare();
     const rows = [...this.rows.values()];
+    // Every haystack before any row's position changes: unchanged rows' are read from the last join by position.
+    const hays = rows.map((r) => this.hayOf(r));
     const starts = new Int32Array(rows.length);
     let offset = 0;
     rows.forEach((r, i) => {
       r.n = i;
+      r.hay = null;
       starts[i] = offset;
-      offset += r.hay!.length + 1;
+      offset += hays[i].length + 1;
     });
-    this.joined = { text: rows.map((r) => r.hay).join('\u0000'), starts, rows };
+    this.joined = this.lastJoin = { text: hays.join('\u0000'), starts, rows };
     return this.joined;
+  }
+
+  private inLastJoin(r: Row): boolean {
+    const j = this.lastJoin;
+    return j !== null && r.n >= 0 && r.n < j.rows.length && j.rows[r.n] === r;
+  }
+
+  private hayOf(r: Row): string {
+    if (r.hay !== null) return r.hay;
+    const j = this.lastJoin;
+    if (j !== null && this.inLastJoin(r)) return j.text.slice(j.starts[r.n], endOf(j, r.n));
+    return buildHay(r);
   }
 
   private order(sort: QuerySort): Row[] {
@@ -277,7 +341,7 @@ export class QueryIndex {
       } else if (sort === 'base') {
         // By base model, by name within each: bucket the name order (no second comparison sort).
         const buckets: Row[][] = Object.keys(BASE_ORDER).map(() => []);
-        for (const r of this.order('name')) buckets[BASE_ORDER[r.card.baseModel] ?? BASE_ORDER.unknown].push(r);
+        for (const r of this.order('name')) buckets[BASE_ORDER[BASES[r.base]]].push(r);
         rows = buckets.flat();
       } else rows.sort(ORDERS[sort]);
       this.sorted.set(sort, rows);
