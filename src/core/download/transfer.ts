@@ -204,12 +204,27 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     let lastSave = Date.now();
     let bytesSinceSave = 0;
     let saving: Promise<void> = Promise.resolve();
+    // One save at a time, and the next one takes the state as it is then: saves never queue up behind a slow disk.
+    let inFlight = false;
+    let again = false;
     const saveState = (force = false) => {
       if (!force && bytesSinceSave < size / 400 && Date.now() - lastSave < 250) return;
       bytesSinceSave = 0;
       lastSave = Date.now();
-      const snapshot: PartState = { ...st, done: st.done.map((r) => [r[0], r[1]] as [number, number]) };
-      saving = saving.then(() => writePartState(statePath, snapshot)).catch(() => undefined);
+      if (inFlight) {
+        again = true;
+        return;
+      }
+      inFlight = true;
+      const loop = async () => {
+        do {
+          again = false;
+          const snapshot: PartState = { ...st, done: st.done.map((r) => [r[0], r[1]] as [number, number]) };
+          await writePartState(statePath, snapshot).catch(() => undefined);
+        } while (again);
+        inFlight = false;
+      };
+      saving = loop();
     };
 
     let received = 0;

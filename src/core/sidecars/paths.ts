@@ -100,7 +100,8 @@ export async function checkedTarget(root: string, target: string): Promise<strin
  * target. Readers see the old file or the new one, never half of one; a
  * failure removes the temporary file. `target` must come from `checkedTarget`.
  */
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+/** `sync: false` skips the fsync (a file only a process crash must survive, rewritten a few times a second: a download's state). */
+export async function writeFileAtomic(target: string, data: string | Uint8Array, options: { sync?: boolean } = {}): Promise<void> {
   // A sidecar that is a link (or a FIFO, a folder) is someone else's arrangement: left alone, never replaced or written through.
   const existing = await lstatOrNull(target).catch(() => null);
   if (existing && !existing.isFile()) throw new SidecarWriteError(target, `${describeType(existing)}; left alone`);
@@ -110,7 +111,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
     const fh = await openSafely(tmp, 'create');
     try {
       await fh.writeFile(data);
-      await fh.sync().catch(() => undefined); // some FUSE mounts refuse fsync; the rename still orders the write
+      if (options.sync !== false) await fh.sync().catch(() => undefined); // some FUSE mounts refuse fsync; the rename still orders the write
     } finally {
       await fh.close();
     }
