@@ -37,7 +37,6 @@ export interface SafetensorsHeader {
   tensors: Map<string, TensorInfo>;
 }
 
-
 /**
  * Validates the 8-byte length prefix against the file size and the format's cap.
  * Returns N. Used by the hashing engine, which needs only where the tensors start.

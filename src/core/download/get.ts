@@ -16,7 +16,6 @@ import type { HuggingFaceOrigin, Library, LibraryModel } from '../library';
 import { probeFile } from '../probe';
 import type { ModelKind } from '../probe/types';
 import { RetriesExhausted, retryTransient } from '../io/retry-transient';
-import { errnoName } from '../io/transient';
 import { renameNoReplace } from '../library/no-replace';
 import { ensureRealDir, lstatOrNull } from '../safe-fs';
 import { checkedTarget } from '../sidecars/paths';
@@ -90,8 +89,6 @@ export async function getOne(library: Library, input: string, options: GetOption
     const c = header(headers, 'x-repo-commit')?.trim().toLowerCase();
     if (!repoCommit && c && /^[0-9a-f]{40}$/.test(c)) repoCommit = c;
   };
-  /** The free-space refusal before the first byte: its own message stands. */
-  let refusal: unknown;
   // The model card is asked while the bytes stream in; it never fails the download.
   const card = plan.huggingFace ? huggingFaceCard(plan, library.outboundPolicy, options.signal) : undefined;
   const result = await transfer({
@@ -125,14 +122,8 @@ export async function getOne(library: Library, input: string, options: GetOption
         if (cd) plan.name = cd;
       }
     },
-    beforeWrite: (size, onDisk) =>
-      checkFreeSpace(dirname(partPath), size - onDisk, env).catch((err: unknown) => {
-        refusal = err;
-        throw err;
-      }),
+    beforeWrite: (size, onDisk) => checkFreeSpace(dirname(partPath), size - onDisk, env),
     onProgress: (p) => options.onProgress?.({ ...p, name }),
-  }).catch((err: unknown) => {
-    throw (err !== refusal && diskFull(err, partPath)) || err;
   });
 
   // Verification against what the source published.
@@ -211,21 +202,8 @@ async function putInPlace(partPath: string, real: string, signal: AbortSignal | 
     { signal },
   ).catch((err) => {
     if (!(err instanceof RetriesExhausted)) throw err;
-    throw new DownloadError('write_failed', `${basename(real)}: verified, but the folder's mount kept failing its rename (${errnoName(err.last) ?? (err.last as Error)?.message}); the download is kept in ${partPath}: run get again once the mount answers`, false, { cause: err });
+    throw new DownloadError('write_failed', `${basename(real)}: verified, but the folder's mount kept failing its rename (${err.reason}); the download is kept in ${partPath}: run get again once the mount answers`, false, { cause: err });
   });
-}
-
-/**
- * The disk filled while the bytes came in: one line naming the `.part`. It is
- * kept with its state file (what was written is good), so freeing space and
- * running get again continues where it stopped; nothing has the final name and
- * the index is untouched.
- */
-function diskFull(err: unknown, partPath: string): DownloadError | undefined {
-  const code = (err as { code?: string })?.code;
-  const full = code === 'ENOSPC' || code === 'EDQUOT' || code === 'disk_full';
-  if (!full) return undefined;
-  return new DownloadError('disk_full', `disk full writing ${partPath}: free some space and run get again to continue (the bytes so far are kept; delete the .part to give up)`);
 }
 
 function originOf(hf: NonNullable<DownloadPlan['huggingFace']>): HuggingFaceOrigin {

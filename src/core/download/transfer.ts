@@ -30,7 +30,6 @@ import { lstatOrNull, openSafely } from '../safe-fs';
 import { DownloadError, urlForMessage } from './errors';
 import { PartFile } from './part-file';
 import { RetriesExhausted } from '../io/retry-transient';
-import { errnoName } from '../io/transient';
 import { header, requestFollowing, type Credentials, type HopResponse } from './http-hop';
 import { addRange, contiguousEnd, missingRanges, readPartState, statePathFor, writePartState, type PartState } from './part-state';
 import { classifyFailure } from './status-errors';
@@ -443,10 +442,10 @@ async function writeAll(part: PartFile, bytes: Buffer, position: number): Promis
     await part.write(bytes, position);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') throw new DownloadError('disk_full', `the disk is full (writing the .part); free some space and run get again to resume`);
+    // The .part is kept with its state file (what was written is good): freeing space and running get again continues it.
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new DownloadError('disk_full', `disk full writing ${part.path}: free some space and run get again to continue (the bytes so far are kept; delete the .part to give up)`);
     if (err instanceof RetriesExhausted) {
-      const reason = errnoName(err.last) ?? (err.last as Error)?.message;
-      throw new DownloadError('write_failed', `writing ${basename(part.path)}: the folder's mount kept failing (${reason}, ${err.tries} tries); the .part is kept: once the mount answers again (on Colab: remount Drive), run get again to resume`, false, { cause: err });
+      throw new DownloadError('write_failed', `writing ${basename(part.path)}: the folder's mount kept failing (${err.reason}, ${err.tries} tries); the .part is kept: once the mount answers again (on Colab: remount Drive), run get again to resume`, false, { cause: err });
     }
     throw err;
   }

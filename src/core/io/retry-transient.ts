@@ -9,7 +9,7 @@
  * `waitForMount` (the scan's DriveGuard) without using up a try. Any other
  * error, or the last try's, is thrown as it is.
  */
-import { backoffMs, isTransientIoError, sleep } from './transient';
+import { backoffMs, errnoName, isTransientIoError, sleep } from './transient';
 import { retryDefaults, type IoRetryOptions } from './resumable-file';
 
 export class RetriesExhausted extends Error {
@@ -18,6 +18,11 @@ export class RetriesExhausted extends Error {
     readonly last: unknown,
   ) {
     super(`${(last as Error)?.message ?? String(last)} (gave up after ${tries} tries)`, { cause: last });
+  }
+
+  /** The last failure in a word where it has one (ENOTCONN, ESTALE...), else its message: for one-line reports. */
+  get reason(): string {
+    return errnoName(this.last) ?? (this.last as Error)?.message ?? String(this.last);
   }
 }
 

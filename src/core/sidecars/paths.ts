@@ -99,8 +99,9 @@ export async function checkedTarget(root: string, target: string): Promise<strin
  * (so the rename never crosses devices), flushed, then renamed over the
  * target. Readers see the old file or the new one, never half of one; a
  * failure removes the temporary file. `target` must come from `checkedTarget`.
+ * `sync: false` skips the fsync (a file only a process crash must survive,
+ * rewritten a few times a second: a download's state).
  */
-/** `sync: false` skips the fsync (a file only a process crash must survive, rewritten a few times a second: a download's state). */
 export async function writeFileAtomic(target: string, data: string | Uint8Array, options: { sync?: boolean } = {}): Promise<void> {
   // A sidecar that is a link (or a FIFO, a folder) is someone else's arrangement: left alone, never replaced or written through.
   const existing = await lstatOrNull(target).catch(() => null);
