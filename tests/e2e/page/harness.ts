@@ -16,7 +16,7 @@
 import * as base from '@jupyter-widgets/base';
 import { HTMLManager } from '@jupyter-widgets/html-manager';
 import { requireLoader } from '@jupyter-widgets/html-manager/lib/libembed-amd';
-import { Kernel, KernelManager, KernelMessage, ServerConnection } from '@jupyterlab/services';
+import { Kernel, KernelAPI, KernelConnection, KernelMessage, ServerConnection } from '@jupyterlab/services';
 
 const WIDGET_VIEW_MIME = 'application/vnd.jupyter.widget-view+json';
 
@@ -175,7 +175,11 @@ async function main(e2e: E2E): Promise<void> {
     };
   }
   const serverSettings = ServerConnection.makeSettings({ token: params.get('token') ?? '', WebSocket: WebSocketClass });
-  const kernel = await new KernelManager({ serverSettings }).startNew({ name: params.get('kernel') ?? 'modeldeck' });
+  // Started and connected without a KernelManager: a manager polls GET /api/kernels every 10 s, which the page
+  // does not need, and Debian's jupyter_server answers that poll with a 500 when it lands while a kernel is still
+  // starting ('AsyncIOLoopKernelManager' object has no attribute 'last_activity'; seen once under load).
+  const model = await KernelAPI.startNew({ name: params.get('kernel') ?? 'modeldeck' }, serverSettings);
+  const kernel: Kernel.IKernelConnection = new KernelConnection({ model, serverSettings, handleComms: true });
   e2e.kernel = kernel;
   kernel.iopubMessage.connect((_, msg) => {
     if (msg.header.msg_type !== 'comm_msg') return;
