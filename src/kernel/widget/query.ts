@@ -13,8 +13,8 @@
  * is one pass in order: no sort per keystroke. The last result is kept, so
  * the windows of one query (scrolling) cost a slice.
  */
-import { civitaiTypeOf, gridCardOf, type IndexSource } from './cards';
-import { displayName, statusesOf } from '../../core/library';
+import { gridCardOf, type IndexSource } from './cards';
+import { displayName, statusesOf, type ModelEntry } from '../../core/library';
 import type { BaseModel, GridCard, GridQuery, ModelCard, ModelKind, ModelStatus, QueryFacets, QuerySort } from '../protocol';
 
 /** Base models in the order of their labels (SD 1.x, SDXL, ...), as the page's menu names them. */
@@ -110,9 +110,17 @@ export function toGridCard(card: ModelCard): GridCard {
   };
 }
 
-const maskOf = (status: readonly ModelStatus[]) => status.reduce((m, st) => m | (STATUSES.includes(st) ? 1 << STATUSES.indexOf(st) : 0), 0);
-const kindOf = (kind: ModelKind) => (KINDS.includes(kind) ? KINDS.indexOf(kind) : KINDS.indexOf('unknown'));
-const baseOf = (base: BaseModel) => (BASES.includes(base) ? BASES.indexOf(base) : BASES.indexOf('unknown'));
+// Positions by name, looked up once per row (100,000 rows at the first look).
+const STATUS_BIT = new Map<string, number>(STATUSES.map((s, i) => [s, 1 << i]));
+const KIND_AT = new Map<string, number>(KINDS.map((k, i) => [k, i]));
+const BASE_AT = new Map<string, number>(BASES.map((b, i) => [b, i]));
+const maskOf = (status: readonly ModelStatus[]) => {
+  let m = 0;
+  for (const st of status) m |= STATUS_BIT.get(st) ?? 0;
+  return m;
+};
+const kindOf = (kind: ModelKind) => KIND_AT.get(kind) ?? KINDS.indexOf('unknown');
+const baseOf = (base: BaseModel) => BASE_AT.get(base) ?? BASES.indexOf('unknown');
 
 /** A row of a model given as its source: what sorting, filtering and counting need, read from the entry; no card. */
 function rowOfSource(src: IndexSource): Row {
@@ -137,7 +145,19 @@ function endOf(j: Joined, i: number): number {
 }
 
 function buildHay(r: Row): string {
-  return haystackOfGrid(gridOf(r), r.src ? civitaiTypeOf(r.src) : r.civitaiType);
+  return r.src ? haystackOfSource(r.src.entry) : haystackOfGrid(r.card!, r.civitaiType);
+}
+
+/**
+ * The haystack of a model given as its source, read from the entry (the same
+ * text as haystackOfGrid of its grid card, without building 100,000 grid
+ * cards as garbage in the idle slices).
+ */
+function haystackOfSource(e: ModelEntry): string {
+  const link = e.civitai.link;
+  const parts = [displayName(e), e.path.slice(e.path.lastIndexOf('/') + 1), e.path, link?.modelName, link?.versionName, link?.type, link?.baseModel, KIND_WORDS[e.kind], BASE_WORDS[e.baseModel]];
+  if (link) for (const w of link.trainedWords) parts.push(w);
+  return parts.filter(Boolean).join('\n').toLowerCase();
 }
 
 function gridOf(r: Row): GridCard {
