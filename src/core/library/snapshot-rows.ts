@@ -45,45 +45,63 @@ const HEADER_MAX = 80;
  */
 export async function readSnapshotRows(fh: FileHandle, size: number, onRow: (row: unknown[]) => void): Promise<{ kind: 'ok'; header: SnapshotHeader } | { kind: 'other' }> {
   const splitter = new RowSplitter(onRow);
+  let buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(size, 1)));
+  /** Bytes at the start of `buf` not consumed yet (an unfinished row), carried before the next read. */
+  let kept = 0;
   let offset = 0;
-  const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(size, 1)));
   while (offset < size) {
-    const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, size - offset), offset);
+    // A row longer than the buffer: a larger buffer (the carry is at most one row, never the file).
+    if (kept === buf.length) buf = Buffer.concat([buf, Buffer.allocUnsafe(buf.length)]);
+    const { bytesRead } = await fh.read(buf, kept, Math.min(buf.length - kept, size - offset), offset);
     if (bytesRead === 0) break;
     offset += bytesRead;
-    if (!splitter.push(chunk.subarray(0, bytesRead))) return { kind: 'other' };
+    const end = kept + bytesRead;
+    const consumed = splitter.push(buf, end);
+    if (consumed < 0) return { kind: 'other' };
+    buf.copy(buf, 0, consumed, end);
+    kept = end - consumed;
   }
-  const header = splitter.finish();
+  const header = kept === 0 ? splitter.finish() : null;
   return header ? { kind: 'ok', header } : { kind: 'other' };
 }
 
 type Where = 'header' | 'row-or-end' | 'after-row' | 'row' | 'after-rows' | 'done';
 
-/** A small state machine over the bytes: strings are skipped (their brackets do not count), brackets counted. */
+/**
+ * A small state machine over the bytes: strings are skipped (their brackets
+ * do not count), brackets counted. The complete rows of each read are parsed
+ * together, as one JSON list (one JSON.parse per MiB, not per row); they die
+ * young all the same.
+ */
 class RowSplitter {
   private where: Where = 'header';
-  /** Bytes of an unfinished row (or header) carried over to the next chunk. */
-  private carry: Buffer | null = null;
   private header: SnapshotHeader | null = null;
 
   constructor(private readonly onRow: (row: unknown[]) => void) {}
 
-  /** False when the bytes do not fit the layout. */
-  push(bytes: Buffer): boolean {
-    // The carry is copied, never a view of the reused chunk buffer.
-    const data = this.carry ? Buffer.concat([this.carry, bytes]) : bytes;
-    this.carry = null;
+  /** Reads `data[0, n)`: how many bytes it consumed (the rest is an unfinished row), or -1 when they do not fit the layout. */
+  push(data: Buffer, n: number): number {
     let i = 0;
-    const n = data.length;
+    // The complete rows met in this read, from the first's `[` to the last's `]` (commas between them).
+    let first = -1;
+    let last = -1;
+    const flush = (consumed: number): number => {
+      if (first < 0) return consumed;
+      let rows: unknown;
+      try {
+        rows = JSON.parse(`[${data.toString('utf8', first, last)}]`);
+      } catch {
+        return -1;
+      }
+      for (const row of rows as unknown[][]) this.onRow(row);
+      return consumed;
+    };
     while (i < n) {
       switch (this.where) {
         case 'header': {
           const head = data.toString('latin1', 0, Math.min(n, HEADER_MAX));
           const m = HEADER.exec(head);
-          if (!m) {
-            if (n < HEADER_MAX) return this.keep(data, 0);
-            return false;
-          }
+          if (!m) return n < HEADER_MAX ? 0 : -1;
           this.header = { format: Number(m[1]), savedAt: Number(m[2]) };
           i = m[0].length;
           this.where = 'row-or-end';
@@ -97,16 +115,11 @@ class RowSplitter {
             this.where = 'after-rows';
             break;
           }
-          if (c !== OPEN_ARRAY) return false;
-          const end = rowEnd(data, i);
-          if (end < 0) return this.keep(data, i);
-          let row: unknown;
-          try {
-            row = JSON.parse(data.toString('utf8', i, end));
-          } catch {
-            return false;
-          }
-          this.onRow(row as unknown[]);
+          if (c !== OPEN_ARRAY) return -1;
+          const end = rowEnd(data, i, n);
+          if (end < 0) return flush(i);
+          if (first < 0) first = i;
+          last = end;
           i = end;
           this.where = 'after-row';
           break;
@@ -115,35 +128,29 @@ class RowSplitter {
           const c = data[i++];
           if (c === COMMA) this.where = 'row';
           else if (c === CLOSE_ARRAY) this.where = 'after-rows';
-          else return false;
+          else return -1;
           break;
         }
         case 'after-rows':
-          if (data[i++] !== CLOSE_OBJECT) return false;
+          if (data[i++] !== CLOSE_OBJECT) return -1;
           this.where = 'done';
           break;
         case 'done':
           // Anything after the snapshot's closing brace: not the layout compact() writes.
-          return false;
+          return -1;
       }
     }
-    return true;
+    return flush(n);
   }
 
   /** The header, when the bytes ended exactly where the snapshot does. */
   finish(): SnapshotHeader | null {
-    return this.where === 'done' && !this.carry ? this.header : null;
-  }
-
-  private keep(data: Buffer, from: number): boolean {
-    this.carry = Buffer.from(data.subarray(from));
-    return true;
+    return this.where === 'done' ? this.header : null;
   }
 }
 
 /** Where the array that opens at `start` ends (one past its `]`), or -1 when the bytes stop first. */
-function rowEnd(data: Buffer, start: number): number {
-  const n = data.length;
+function rowEnd(data: Buffer, start: number, n: number): number {
   let depth = 0;
   let i = start;
   while (i < n) {
@@ -152,7 +159,7 @@ function rowEnd(data: Buffer, start: number): number {
       // To the closing quote: the next quote not escaped by an odd number of backslashes.
       for (;;) {
         const q = data.indexOf(QUOTE, i);
-        if (q < 0) return -1;
+        if (q < 0 || q >= n) return -1;
         let k = q - 1;
         while (data[k] === BACKSLASH) k--;
         i = q + 1;
