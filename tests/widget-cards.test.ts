@@ -125,3 +125,23 @@ test('after a change, a search reads the unchanged rows\' haystacks from the las
   fresh.apply([toIndexSource(entry(78), 0)], []);
   for (const s of ['m-78', 'm-77', 'm-3', 'night 1']) expect(kept.run(q(s))).toEqual(fresh.run(q(s)));
 });
+
+test('haystacks in several blocks: a join interrupted by a change, and a search across blocks, find what a plain test of each haystack finds', () => {
+  // More rows than two blocks of 2,048, so that rows move between blocks after a change.
+  const entries = Array.from({ length: 5000 }, (_, i) => entry(i));
+  const q = (search: string) => ({ search, kind: 'any', base: 'any', status: 'any', sort: 'name', desc: false }) as const;
+  const index = new QueryIndex();
+  index.reset(entries.map((e) => toIndexSource(e, 0)));
+  expect(index.run(q('m-4999')).ids).toEqual([`0:${entries[4999].path}`]);
+  // A change in the middle of the next join: the rows built so far lose nothing but time.
+  index.apply([toIndexSource(entry(2047, { civitai: { status: 'not_found', checkedAt: 1 } }), 0)], [`0:${entries[10].path}`]);
+  expect(index.prepare(3000)).toBe(true);
+  index.apply([toIndexSource(entry(6000), 0)], [`0:${entries[2048].path}`]);
+  while (index.prepare(1000));
+  const now = [...entries.filter((_, i) => i !== 10 && i !== 2048 && i !== 2047), entry(2047, { civitai: { status: 'not_found', checkedAt: 1 } }), entry(6000)];
+  for (const s of ['m-204', 'night 2047', 'm-6000', 'm-10', 'glow_style m-49', 'm-2048', 'night 4']) {
+    const words = s.split(' ');
+    const expected = now.filter((e) => words.every((w) => haystackOf(full(e)).includes(w))).map((e) => `0:${e.path}`).sort();
+    expect([...index.run(q(s)).ids].sort()).toEqual(expected);
+  }
+});

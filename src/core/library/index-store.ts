@@ -27,6 +27,7 @@ import { isTransientIoError } from '../io/transient';
 import { ensureRealDir, ensureRealDirSync, lstatOrNull, openSafely, openSafelySync } from '../safe-fs';
 import { checkEntry } from './entry-schema';
 import { decodeEntry, encodeEntry, type EntryRow } from './index-codec';
+import { readSnapshotRows } from './snapshot-rows';
 import { INDEX_DIR, JOURNAL_FILE, SNAPSHOT_FILE } from './index-files';
 import { LibraryLock, type AcquireOptions } from './lock';
 import type { ModelEntry } from './types';
@@ -58,9 +59,9 @@ interface FileIdentity {
 export class IndexStore {
   readonly dir: string;
   /**
-   * Entries by path. Rows from the snapshot are decoded on first access: a
-   * 50,000-model index then opens in the time of one JSON.parse, and a session
-   * that looks at a few models never builds the rest.
+   * Entries by path. The usual snapshot is decoded as it is read, row by row
+   * (snapshot-rows.ts); a snapshot read whole (another layout) keeps its rows
+   * and decodes each on first access.
    */
   private entries = new Map<string, ModelEntry | EntryRow>();
   private journalFd: number | null = null;
@@ -347,6 +348,7 @@ export class IndexStore {
 
   private async readSnapshot(): Promise<void> {
     const file = join(this.dir, SNAPSHOT_FILE);
+    if (await this.streamSnapshot(file)) return;
     const read = await readWhole(file);
     if (read.kind === 'missing') return;
     if (read.kind === 'refused') {
@@ -371,6 +373,45 @@ export class IndexStore {
       else damaged++;
     }
     if (damaged) this.loadWarnings.push(`${file}: ${damaged} damaged entries skipped (a rescan restores them)`);
+  }
+
+  /**
+   * The usual snapshot (the layout compact() writes), read row by row and each
+   * row decoded at once (snapshot-rows.ts says why). False when the file is
+   * missing, refused or not in that layout: then it is read whole, which
+   * decides what it is, and nothing read here is kept.
+   */
+  private async streamSnapshot(file: string): Promise<boolean> {
+    const opened = await openIndexFile(file);
+    if (opened.kind !== 'ok') return false;
+    const entries = new Map<string, ModelEntry | EntryRow>();
+    const warnings: string[] = [];
+    let damaged = 0;
+    let read;
+    try {
+      read = await readSnapshotRows(opened.fh, opened.identity.size, (row) => {
+        const path = row[0];
+        if (typeof path !== 'string') {
+          damaged++;
+          return;
+        }
+        const decoded = decodeEntry(row);
+        if ('entry' in decoded) entries.set(path, decoded.entry);
+        else {
+          // As a row decoded on access: dropped, also over an earlier row of the same path.
+          entries.delete(path);
+          warnings.push(`${file}: the entry of ${JSON.stringify(path.slice(0, 200))} is damaged (${decoded.error}) and was dropped (a rescan restores it)`);
+        }
+      });
+    } finally {
+      await opened.fh.close();
+    }
+    if (read.kind !== 'ok' || read.header.format !== INDEX_FORMAT) return false;
+    this.entries = entries;
+    this.snapshotSeen = opened.identity;
+    this.loadWarnings.push(...warnings);
+    if (damaged) this.loadWarnings.push(`${file}: ${damaged} damaged entries skipped (a rescan restores them)`);
+    return true;
   }
 
   /** Never lose what was there: an unreadable or foreign file is kept aside (renaming a link moves the link, not its target). */
@@ -419,8 +460,10 @@ export class IndexStore {
 
 type WholeRead = { kind: 'missing' } | { kind: 'refused'; reason: string } | { kind: 'ok'; text: string; identity: FileIdentity };
 
-/** Reads an index file from `from` to its end, never through a link, never anything but a regular file. */
-async function readWhole(file: string, from = 0): Promise<WholeRead> {
+type Opened = { kind: 'missing' } | { kind: 'refused'; reason: string } | { kind: 'ok'; fh: FileHandle; identity: FileIdentity };
+
+/** Opens an index file for reading, never through a link, never anything but a regular file of an index's size. */
+async function openIndexFile(file: string): Promise<Opened> {
   let fh: FileHandle;
   try {
     fh = await openSafely(file, 'read');
@@ -432,8 +475,24 @@ async function readWhole(file: string, from = 0): Promise<WholeRead> {
   }
   try {
     const st = await fh.stat();
-    if (st.size > MAX_INDEX_BYTES) return { kind: 'refused', reason: `${st.size} bytes, too large to be an index` };
-    const length = Math.max(0, st.size - from);
+    if (st.size > MAX_INDEX_BYTES) {
+      await fh.close();
+      return { kind: 'refused', reason: `${st.size} bytes, too large to be an index` };
+    }
+    return { kind: 'ok', fh, identity: { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs } };
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+/** Reads an index file from `from` to its end. */
+async function readWhole(file: string, from = 0): Promise<WholeRead> {
+  const opened = await openIndexFile(file);
+  if (opened.kind !== 'ok') return opened;
+  const { fh, identity } = opened;
+  try {
+    const length = Math.max(0, identity.size - from);
     const buf = Buffer.alloc(length);
     let n = 0;
     while (n < length) {
@@ -441,7 +500,7 @@ async function readWhole(file: string, from = 0): Promise<WholeRead> {
       if (bytesRead === 0) break;
       n += bytesRead;
     }
-    return { kind: 'ok', text: buf.subarray(0, n).toString('utf8'), identity: { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs } };
+    return { kind: 'ok', text: buf.subarray(0, n).toString('utf8'), identity };
   } finally {
     await fh.close();
   }

@@ -142,15 +142,22 @@ interface Tracked extends IndexSource {
  * not a third copy of the library (at 100,000 models the kept cards were
  * ~220 MB and most of the time spent collecting garbage).
  */
-const UNHASHED = -1;
-
 export class CardTracker {
-  /** id -> a hash of the card's JSON as last taken (a number, not the text: 100,000 texts would be ~100 MB). */
-  private sent = new Map<string, number>();
-  /** id -> entry and card, from the latest look at the library. */
+  /** id -> entry and root, from the latest look at the library (a new map per look, never changed after). */
   private current = new Map<string, Tracked>();
-  /** Ids whose entry object changed since the last take. */
-  private dirty = new Set<string>();
+  /**
+   * The map of the look last taken: an id whose tracked object differs from
+   * the current one changed since (update() keeps the object of an unchanged
+   * entry), an id missing from the current one is gone. Kept by reference,
+   * not copied: taking 100,000 models stores nothing per model.
+   */
+  private taken = new Map<string, Tracked>();
+  /**
+   * id -> a hash of the card's JSON as last passed on, for the ids that were
+   * (a number, not the text: 100,000 texts would be ~100 MB). An id taken by
+   * takeAll has none: its first change is passed on as changed.
+   */
+  private sent = new Map<string, number>();
 
   /** Takes a fresh look at the library's entries. */
   update(entries: Iterable<RootEntry>, roots: readonly string[]): void {
@@ -161,12 +168,7 @@ export class CardTracker {
       if (i === undefined) continue;
       const id = cardId(i, entry.path);
       const prev = this.current.get(id);
-      if (prev && prev.entry === entry && prev.root === root) {
-        next.set(id, prev);
-        continue;
-      }
-      next.set(id, { id, root, rootIndex: i, entry });
-      this.dirty.add(id);
+      next.set(id, prev && prev.entry === entry && prev.root === root ? prev : { id, root, rootIndex: i, entry });
     }
     this.current = next;
   }
@@ -198,23 +200,21 @@ export class CardTracker {
    * copy per model (at 100,000 models full cards were most of the first
    * look's garbage, and kept grid cards ~80 MB).
    */
-  *takeAll(): Generator<IndexSource> {
-    this.sent.clear();
-    this.dirty.clear();
+  takeAll(): IterableIterator<IndexSource> {
     // No hash yet (hashing 100,000 cards' JSON took 2.4 s): the first change of an entry is passed on as changed.
-    for (const [id, t] of this.current) {
-      this.sent.set(id, UNHASHED);
-      yield t;
-    }
+    this.sent.clear();
+    this.taken = this.current;
+    return this.current.values();
   }
 
   /** The cards that differ from what was taken, and the ids taken that are gone; remembers the new state as taken. */
   takeDelta(): CardDelta {
     const upsert: ModelCard[] = [];
     const remove: string[] = [];
-    for (const id of this.dirty) {
-      const t = this.current.get(id);
-      if (!t) continue;
+    // No look since the last take (or none that changed the map): nothing to pass on.
+    if (this.taken === this.current) return { upsert, remove };
+    for (const [id, t] of this.current) {
+      if (this.taken.get(id) === t) continue;
       const card = cardOfTracked(t);
       const hash = textHash(JSON.stringify(card));
       if (this.sent.get(id) !== hash) {
@@ -222,13 +222,13 @@ export class CardTracker {
         upsert.push(card);
       }
     }
-    this.dirty.clear();
-    for (const id of this.sent.keys()) {
+    for (const id of this.taken.keys()) {
       if (!this.current.has(id)) {
         this.sent.delete(id);
         remove.push(id);
       }
     }
+    this.taken = this.current;
     return { upsert, remove };
   }
 }

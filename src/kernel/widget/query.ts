@@ -5,16 +5,16 @@
  * Each card gets a prepared lower-case haystack (names, file, path, trained
  * words, Civitai type and base-model label, kind) once after it changes, in
  * idle time or at the first search, whichever comes first. The
- * haystacks are also joined into one text, so that the first (longest) search
- * word is found with native `indexOf` jumps over that text rather than a test
+ * haystacks are also joined into texts of 2,048 rows each, so that the first (longest) search
+ * word is found with native `indexOf` jumps over those texts rather than a test
  * per row; the other words are tested only on the rows it found (measured at
  * 100,000 models in bench/query.js, against MiniSearch). The rows are kept
  * sorted per sort key (sorted lazily, again only after a change), so a query
  * is one pass in order: no sort per keystroke. The last result is kept, so
  * the windows of one query (scrolling) cost a slice.
  */
-import { civitaiTypeOf, gridCardOf, type IndexSource } from './cards';
-import { displayName, statusesOf } from '../../core/library';
+import { gridCardOf, type IndexSource } from './cards';
+import { displayName, statusesOf, type ModelEntry } from '../../core/library';
 import type { BaseModel, GridCard, GridQuery, ModelCard, ModelKind, ModelStatus, QueryFacets, QuerySort } from '../protocol';
 
 /** Base models in the order of their labels (SD 1.x, SDXL, ...), as the page's menu names them. */
@@ -30,7 +30,7 @@ const BASES: readonly BaseModel[] = ['sd1', 'sd2', 'sdxl', 'sd3', 'flux', 'pony'
 const STATUSES: readonly ModelStatus[] = ['identified', 'not_found', 'unverified', 'manual', 'error', 'pending'];
 
 interface Row {
-  /** Position in the joined haystack last built (set when it is built). */
+  /** Position among the joined haystacks last built (set as they are built). */
   n: number;
   /** Index of the kind and base model in KINDS and BASES, and the statuses as bits of STATUSES. */
   kind: number;
@@ -47,12 +47,6 @@ interface Row {
   civitaiType: string | null;
   addedAt: number;
   size: number;
-  /**
-   * Built when first needed (a search) or in idle time (prepare): the first
-   * window does not wait for 100,000 of them. Dropped once joined: the joined
-   * text holds it (and keeps it for the next join while the row is unchanged).
-   */
-  hay: string | null;
   /** Title in lower case with digit runs padded, so that a plain comparison sorts "model 9" before "model 10". */
   nameKey: string;
 }
@@ -110,34 +104,76 @@ export function toGridCard(card: ModelCard): GridCard {
   };
 }
 
-const maskOf = (status: readonly ModelStatus[]) => status.reduce((m, st) => m | (STATUSES.includes(st) ? 1 << STATUSES.indexOf(st) : 0), 0);
-const kindOf = (kind: ModelKind) => (KINDS.includes(kind) ? KINDS.indexOf(kind) : KINDS.indexOf('unknown'));
-const baseOf = (base: BaseModel) => (BASES.includes(base) ? BASES.indexOf(base) : BASES.indexOf('unknown'));
+// Positions by name, looked up once per row (100,000 rows at the first look).
+const STATUS_BIT = new Map<string, number>(STATUSES.map((s, i) => [s, 1 << i]));
+const KIND_AT = new Map<string, number>(KINDS.map((k, i) => [k, i]));
+const BASE_AT = new Map<string, number>(BASES.map((b, i) => [b, i]));
+const maskOf = (status: readonly ModelStatus[]) => {
+  let m = 0;
+  for (const st of status) m |= STATUS_BIT.get(st) ?? 0;
+  return m;
+};
+const kindOf = (kind: ModelKind) => KIND_AT.get(kind) ?? KINDS.indexOf('unknown');
+const baseOf = (base: BaseModel) => BASE_AT.get(base) ?? BASES.indexOf('unknown');
 
 /** A row of a model given as its source: what sorting, filtering and counting need, read from the entry; no card. */
 function rowOfSource(src: IndexSource): Row {
   const e = src.entry;
   const title = e.civitai.link?.modelName ?? displayName(e);
-  return { n: -1, kind: kindOf(e.kind), base: baseOf(e.baseModel), mask: maskOf(statusesOf(e)), id: src.id, src, card: null, civitaiType: null, addedAt: e.addedAt, size: e.size, hay: null, nameKey: keyOfTitle(title) };
+  return { n: -1, kind: kindOf(e.kind), base: baseOf(e.baseModel), mask: maskOf(statusesOf(e)), id: src.id, src, card: null, civitaiType: null, addedAt: e.addedAt, size: e.size, nameKey: keyOfTitle(title) };
 }
 
 function rowOfCard(card: GridCard, civitaiType: string | null): Row {
-  return { n: -1, kind: kindOf(card.kind), base: baseOf(card.baseModel), mask: maskOf(card.status), id: card.id, src: null, card, civitaiType, addedAt: card.addedAt, size: card.size, hay: null, nameKey: nameKeyOf(card) };
+  return { n: -1, kind: kindOf(card.kind), base: baseOf(card.baseModel), mask: maskOf(card.status), id: card.id, src: null, card, civitaiType, addedAt: card.addedAt, size: card.size, nameKey: nameKeyOf(card) };
+}
+
+/**
+ * Rows' haystacks joined by NUL, in blocks of BLOCK_ROWS rows: a search runs
+ * native indexOf over each block's text. Blocks, not one text: building one
+ * text at 100,000 models held every haystack and their join at once (~32 MB
+ * at the first search); a block is joined as soon as its rows are built, in
+ * the idle slices, and nothing is copied again.
+ */
+interface Block {
+  text: string;
+  /** Where each row's haystack starts in the text. */
+  starts: Int32Array;
+  /** Position of the block's first row. */
+  first: number;
 }
 
 interface Joined {
-  text: string;
-  starts: Int32Array;
+  blocks: Block[];
   rows: Row[];
 }
 
-/** Where row `i`'s haystack ends in the joined text (before the NUL that follows it). */
-function endOf(j: Joined, i: number): number {
-  return i + 1 < j.starts.length ? j.starts[i + 1] - 1 : j.text.length;
+/** A join under way (prepare): the rows in the order they get their positions, the blocks closed so far and the open block's haystacks. */
+interface Building extends Joined {
+  hays: string[];
+  next: number;
+}
+
+const BLOCK_ROWS = 2048;
+
+/** Where row `i` of a block ends in its text (before the NUL that follows it). */
+function endOf(b: Block, i: number): number {
+  return i + 1 < b.starts.length ? b.starts[i + 1] - 1 : b.text.length;
 }
 
 function buildHay(r: Row): string {
-  return haystackOfGrid(gridOf(r), r.src ? civitaiTypeOf(r.src) : r.civitaiType);
+  return r.src ? haystackOfSource(r.src.entry) : haystackOfGrid(r.card!, r.civitaiType);
+}
+
+/**
+ * The haystack of a model given as its source, read from the entry (the same
+ * text as haystackOfGrid of its grid card, without building 100,000 grid
+ * cards as garbage in the idle slices).
+ */
+function haystackOfSource(e: ModelEntry): string {
+  const link = e.civitai.link;
+  const parts = [displayName(e), e.path.slice(e.path.lastIndexOf('/') + 1), e.path, link?.modelName, link?.versionName, link?.type, link?.baseModel, KIND_WORDS[e.kind], BASE_WORDS[e.baseModel]];
+  if (link) for (const w of link.trainedWords) parts.push(w);
+  return parts.filter(Boolean).join('\n').toLowerCase();
 }
 
 function gridOf(r: Row): GridCard {
@@ -163,12 +199,12 @@ export class QueryIndex {
   private updates = new Map<string, string>();
   private version = 0;
   private cache: { key: string; version: number; answer: QueryAnswer } | null = null;
-  /** Every haystack joined by NUL, and where each row's starts; built on the first search after a change. */
+  /** Every haystack joined (see Block), built in idle slices after a change or at the first search, whichever comes first. */
   private joined: Joined | null = null;
-  /** The last joined text, also after a change: the haystacks of rows it holds are read from it, not kept twice. */
+  /** The last join, also after a change: the haystacks of rows it holds are read from it, not built again. */
   private lastJoin: Joined | null = null;
-  /** Where prepare() goes on (a Map iterator visits rows added after it started, too). */
-  private pending: Iterator<Row> | null = null;
+  /** The join prepare() is building. */
+  private building: Building | null = null;
 
   get size(): number {
     return this.rows.size;
@@ -255,6 +291,7 @@ export class QueryIndex {
     this.sorted.clear();
     this.cache = null;
     this.joined = null;
+    this.building = null;
   }
 
   /** 1 for each row (by `n`) whose haystack holds every word. */
@@ -262,67 +299,62 @@ export class QueryIndex {
     const j = this.join();
     const hits = new Uint8Array(j.rows.length);
     const [first, ...rest] = [...words].sort((a, b) => b.length - a.length);
-    let row = 0;
-    let at = j.text.indexOf(first);
-    while (at >= 0) {
-      while (row + 1 < j.starts.length && j.starts[row + 1] <= at) row++;
-      if (rest.length === 0) hits[row] = 1;
-      else {
-        const hay = j.text.slice(j.starts[row], endOf(j, row));
-        if (rest.every((w) => hay.includes(w))) hits[row] = 1;
+    for (const block of j.blocks) {
+      const { text, starts } = block;
+      let row = 0;
+      let at = text.indexOf(first);
+      while (at >= 0) {
+        while (row + 1 < starts.length && starts[row + 1] <= at) row++;
+        if (rest.length === 0) hits[block.first + row] = 1;
+        else {
+          const hay = text.slice(starts[row], endOf(block, row));
+          if (rest.every((w) => hay.includes(w))) hits[block.first + row] = 1;
+        }
+        if (row + 1 >= starts.length) break;
+        // The rest of this row cannot add anything: go on from the next row.
+        at = text.indexOf(first, starts[row + 1]);
       }
-      if (row + 1 >= j.starts.length) break;
-      // The rest of this row cannot add anything: go on from the next row.
-      at = j.text.indexOf(first, j.starts[row + 1]);
     }
     return hits;
   }
 
   /**
-   * Builds up to `limit` haystacks not built yet; true while some remain. The
-   * session calls it in idle slices after the first window is answered, so
-   * that the first search does not pay for them all.
+   * Builds up to `limit` haystacks of the join under way; true while some
+   * remain. The session calls it in idle slices after the first window is
+   * answered, so that the first search does not pay for them all.
    */
   prepare(limit = Infinity): boolean {
-    let built = 0;
-    if (this.pending === null) this.pending = this.rows.values();
-    for (let next = this.pending.next(); !next.done; next = this.pending.next()) {
-      const r = next.value;
-      if (r.hay === null && !this.inLastJoin(r)) r.hay = buildHay(r);
-      if (++built >= limit) return true;
+    if (this.joined) return false;
+    const b = (this.building ??= { rows: [...this.rows.values()], blocks: [], hays: [], next: 0 });
+    for (let built = 0; b.next < b.rows.length; built++) {
+      if (built >= limit) return true;
+      const r = b.rows[b.next];
+      // Read (from the last join, by the row's old position) before the row takes its new one.
+      b.hays.push(this.hayOf(r));
+      r.n = b.next++;
+      if (b.hays.length === BLOCK_ROWS || b.next === b.rows.length) closeBlock(b);
     }
-    this.pending = null;
+    this.joined = this.lastJoin = { blocks: b.blocks, rows: b.rows };
+    this.building = null;
     return false;
   }
 
   private join(): Joined {
-    if (this.joined) return this.joined;
-    this.pending = null;
-    const rows = [...this.rows.values()];
-    // Every haystack before any row's position changes: unchanged rows' are read from the last join by position.
-    const hays = rows.map((r) => this.hayOf(r));
-    const starts = new Int32Array(rows.length);
-    let offset = 0;
-    rows.forEach((r, i) => {
-      r.n = i;
-      r.hay = null;
-      starts[i] = offset;
-      offset += hays[i].length + 1;
-    });
-    this.joined = this.lastJoin = { text: hays.join('\u0000'), starts, rows };
-    return this.joined;
+    if (!this.joined) this.prepare();
+    return this.joined!;
   }
 
+  /** Whether the last join holds this row's haystack (rows are replaced when they change, so the same row is an unchanged one). */
   private inLastJoin(r: Row): boolean {
     const j = this.lastJoin;
     return j !== null && r.n >= 0 && r.n < j.rows.length && j.rows[r.n] === r;
   }
 
   private hayOf(r: Row): string {
-    if (r.hay !== null) return r.hay;
-    const j = this.lastJoin;
-    if (j !== null && this.inLastJoin(r)) return j.text.slice(j.starts[r.n], endOf(j, r.n));
-    return buildHay(r);
+    if (!this.inLastJoin(r)) return buildHay(r);
+    const block = this.lastJoin!.blocks[Math.floor(r.n / BLOCK_ROWS)];
+    const i = r.n - block.first;
+    return block.text.slice(block.starts[i], endOf(block, i));
   }
 
   private order(sort: QuerySort): Row[] {
@@ -348,4 +380,15 @@ export class QueryIndex {
     }
     return rows;
   }
+}
+
+function closeBlock(b: Building): void {
+  const starts = new Int32Array(b.hays.length);
+  let offset = 0;
+  for (let i = 0; i < b.hays.length; i++) {
+    starts[i] = offset;
+    offset += b.hays[i].length + 1;
+  }
+  b.blocks.push({ text: b.hays.join('\u0000'), starts, first: b.next - b.hays.length });
+  b.hays = [];
 }
