@@ -95,7 +95,13 @@ async function main() {
       const r = await run(process.execPath, ['-r', rssFile, BIN, 'get', '--json', '--no-previews', '--connections', String(connections), '--to', root, String(v.versionId)], { ...env, ...extraEnv }, onLine);
       const done = r.out.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.event === 'done');
       const rss = Number(/maxRSS (\d+)/.exec(r.err)?.[1] ?? 0);
-      if (!keep) forget();
+      if (!keep) {
+        forget();
+        // As aria2c's and curl's outputs are: on these VMs a page-cache page freed a moment ago is cheap to
+        // write again, while a page never touched costs about 10x (2 s per GiB, see docs/benchmarks.md), so a
+        // kept library would make every later run pay for fresh pages.
+        rmSync(root, { recursive: true, force: true });
+      }
       return { ...r, done, rss, served: storage.bytesServed - before, version: v, root };
     };
     const toolRun = async (cmd, args) => {
@@ -149,6 +155,7 @@ async function main() {
     const v = k.version;
     const resumed = await run(process.execPath, ['-r', rssFile, BIN, 'get', '--json', '--no-previews', '--to', k.root, String(v.versionId)], env);
     forget();
+    rmSync(k.root, { recursive: true, force: true });
     const rdone = resumed.out.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.event === 'done');
     const total = firstServed + (storage.bytesServed - before);
     const extra = (total - SIZE) / SIZE;
