@@ -48,7 +48,7 @@ export function buildProgram(only?: string): Command {
 }
 
 /** Commands whose own module is all a run of them needs (names that several modules register stay on the full path). */
-const FAST_PATH: Record<string, string> = { hash: 'hash' };
+const FAST_PATH: Record<string, string> = { hash: 'hash', get: 'get' };
 
 /** Runs the CLI and resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
