@@ -124,7 +124,7 @@ function load50k(work) {
       civitai: {
         status: 'found',
         checkedAt: 1_700_000_000_000,
-        link: { modelId: i, versionId: 100000 + i, modelName: `Some Model ${i}`, versionName: 'v1.0', type: 'LORA', baseModel: 'SDXL 1.0', trainedWords: ['a trigger', 'another'], nsfwLevel: 1, pageUrl: `https://civitai.com/models/${i}?modelVersionId=${100000 + i}`, matchedBy: 'SHA256' },
+        link: { modelId: i + 1, versionId: 100000 + i, modelName: `Some Model ${i}`, versionName: 'v1.0', type: 'LORA', baseModel: 'SDXL 1.0', trainedWords: ['a trigger', 'another'], nsfwLevel: 1, pageUrl: `https://civitai.com/models/${i + 1}?modelVersionId=${100000 + i}`, matchedBy: 'SHA256' },
       },
       preview: `models/Lora/set-${i % 500}/model number ${i}.preview.jpeg`,
       addedAt: 1_700_000_000_000,
