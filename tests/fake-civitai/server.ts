@@ -31,8 +31,11 @@ export interface RequestRecord {
   method: string;
   /** Path and query as received. */
   url: string;
-  /** Arrival time, ms since the epoch with sub-ms precision. */
+  /** Arrival time on the monotonic clock (ms since the epoch with sub-ms precision): for gaps between requests. */
   at: number;
+  /** Arrival time on the wall clock (Date.now()): for comparing with HTTP dates. The monotonic clock drifts from
+   * the wall clock in a long-lived process (seconds, seen on this VM), so the two must not be mixed. */
+  wallAt: number;
   authorization: string | undefined;
   accept: string | undefined;
   /** Request body as text ('' for none). */
@@ -122,9 +125,10 @@ export class FakeCivitai {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = performance.timeOrigin + performance.now();
+    const wallAt = Date.now();
     const url = new URL(req.url ?? '/', 'http://x');
     const route = routeOf(url.pathname);
-    const record: RequestRecord = { route, method: req.method ?? 'GET', url: req.url ?? '/', at, authorization: req.headers.authorization, accept: req.headers.accept, body: '' };
+    const record: RequestRecord = { route, method: req.method ?? 'GET', url: req.url ?? '/', at, wallAt, authorization: req.headers.authorization, accept: req.headers.accept, body: '' };
     this.requests.push(record);
     const body = await readBody(req);
     record.body = body;
