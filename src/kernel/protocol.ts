@@ -126,8 +126,14 @@ export interface ScanSummary {
 }
 
 export interface LibrarySummary {
-  /** False until the library's indexes are loaded (the first `models` message follows). */
+  /** False until the library's indexes are loaded. */
   ready: boolean;
+  /**
+   * True while the library is still loading but the counts, and the first
+   * window of the query the last panel showed, come from what that panel kept
+   * (first-window.ts): the page may ask for that window now. Gone once `ready`.
+   */
+  preview?: boolean;
   models: number;
   bytes: number;
   byStatus: Partial<Record<ModelStatus, number>>;

@@ -93,6 +93,8 @@ export class ServeServer {
       tokenSet: token !== undefined,
       secrets: token ? [token] : [],
       indexPollMs: opts.indexPollMs,
+      // Read-only: nothing is written into the library, not even the kept first window.
+      firstWindowCache: !opts.readOnly,
     });
     this.comm = host.comm!;
     this.streams = new EventStreams(this.log, {

@@ -13,6 +13,27 @@ afterEach(() => panel?.close());
 const many = (n: number) => Array.from({ length: n }, (_, i) => card(i));
 
 describe('the grid over windows', () => {
+  it('asks for its first window when the kernel has a kept one (summary.preview), not again when the library is ready', async () => {
+    const loading = { ready: false, models: 0, bytes: 0, byStatus: {}, byKind: {}, civitai: true, tokenSet: false, lastScan: null };
+    panel = await openPanel({ summary: loading }, { autoWindows: false });
+    panel.models(many(300));
+    await settle();
+    expect(panel.comm.requests('window')).toHaveLength(0);
+    expect(panel.el.querySelector('.md-empty')!.textContent).toContain('Loading the library');
+
+    panel.update({ summary: { ...loading, models: 300, preview: true } });
+    await settle();
+    expect(panel.comm.requests('window')).toHaveLength(1);
+    await panel.answerWindow();
+    await settle();
+    expect(panel.titles()[0]).toBe('Model 00000');
+
+    panel.update({ summary: { ...loading, models: 300, ready: true } });
+    await settle();
+    expect(panel.comm.requests('window')).toHaveLength(1);
+    expect(panel.titles()[0]).toBe('Model 00000');
+  });
+
   it('asks for the window it scrolls to, shows placeholders until it comes, and keeps windows it saw', async () => {
     panel = await openPanel({}, { autoWindows: false });
     panel.models(many(10_000));

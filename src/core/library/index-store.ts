@@ -56,6 +56,23 @@ interface FileIdentity {
   mtimeMs: number;
 }
 
+/**
+ * Which version of a root's index: the snapshot's identity and how far into
+ * which journal. Two equal versions load as the same entries, so what a
+ * process derived from its entries (index-cache.ts) holds for another process
+ * that finds this version on disk.
+ */
+export interface IndexVersion {
+  snapshot: FileIdentity | null;
+  journal: { ino: number; size: number } | null;
+}
+
+export function sameIndexVersion(a: IndexVersion, b: IndexVersion): boolean {
+  const ja = a.journal;
+  const jb = b.journal;
+  return sameIdentity(a.snapshot, b.snapshot) && (ja === jb || (!!ja && !!jb && ja.ino === jb.ino && ja.size === jb.size));
+}
+
 export class IndexStore {
   readonly dir: string;
   /**
@@ -202,6 +219,20 @@ export class IndexStore {
     if (!journal || journal.size <= offset) return false;
     await this.replayJournal(offset);
     return true;
+  }
+
+  /** The version of the files the entries in memory come from (what this process read and wrote of them). */
+  version(): IndexVersion {
+    const j = this.journalSeen;
+    return { snapshot: this.snapshotSeen && { ...this.snapshotSeen }, journal: j && { ino: j.ino, size: j.offset } };
+  }
+
+  /** The version of a root's index files as they are on disk now, without loading them (two lstats). */
+  static async versionOnDisk(root: string): Promise<IndexVersion> {
+    const dir = join(root, INDEX_DIR);
+    const snapshot = identityOf(await lstatOrNull(join(dir, SNAPSHOT_FILE)));
+    const j = await lstatOrNull(join(dir, JOURNAL_FILE));
+    return { snapshot, journal: j && { ino: j.ino, size: j.size } };
   }
 
   /** Records an entry in memory and appends it to the journal, so it survives a crash. Only under the lock. */

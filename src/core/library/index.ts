@@ -12,3 +12,4 @@ export type { TrashItem } from './file-moves';
 export type { UpdateIgnores, HuggingFaceOrigin } from './types';
 export type { TrashEmptyItem, TrashEmptyReport } from './trash-empty';
 export type { CleanupProgress } from './cleanup-progress';
+export { readIndexCache, writeIndexCache, type CachedEntry, type IndexCacheContent } from './index-cache';

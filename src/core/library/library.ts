@@ -30,7 +30,7 @@ import { filterModels, type ModelFilter } from './filter';
 import { applyFound, identifyEntries } from './identify';
 import { syncSidecars } from './sidecar-sync';
 import { fetchParentModels, withParentPending } from './parent-models';
-import { IndexStore } from './index-store';
+import { IndexStore, type IndexVersion } from './index-store';
 import { DriveGuard } from './drive-guard';
 import { watchRoots, type WatchBatch, type Watcher } from '../watch';
 import { OutboundPolicy } from '../net';
@@ -88,18 +88,15 @@ export class Library {
   }
 
   static async open(roots: string[], options: LibraryOptions = {}): Promise<Library> {
-    if (roots.length === 0) throw new ModeldeckError('no_roots', 'no library folder given');
-    const resolved: string[] = [];
-    for (const r of roots) {
-      const abs = resolve(r);
-      const st = await stat(abs).catch(() => null);
-      if (!st?.isDirectory()) throw new ModeldeckError('bad_root', `${r}: not a folder`);
-      resolved.push(await realpath(abs));
-    }
-    const unique = [...new Set(resolved)];
+    const unique = await resolveRoots(roots);
     const stores = new Map<string, IndexStore>();
     for (const root of unique) stores.set(root, await IndexStore.load(root));
     return new Library(unique, stores, options);
+  }
+
+  /** The version of each root's index the library holds, in the order of `roots` (what index-cache.ts checks). */
+  indexVersions(): IndexVersion[] {
+    return this.roots.map((r) => this.stores.get(r)!.version());
   }
 
   /** Problems met while loading the indexes (a damaged index set aside...). */
@@ -742,4 +739,17 @@ export function getManager(roots: string[], options: LibraryOptions = {}): Promi
     lib = opening;
   }
   return lib;
+}
+
+/** The roots a Library opened with these paths has: absolute, links resolved, each once, in the order given. */
+export async function resolveRoots(roots: string[]): Promise<string[]> {
+  if (roots.length === 0) throw new ModeldeckError('no_roots', 'no library folder given');
+  const resolved: string[] = [];
+  for (const r of roots) {
+    const abs = resolve(r);
+    const st = await stat(abs).catch(() => null);
+    if (!st?.isDirectory()) throw new ModeldeckError('bad_root', `${r}: not a folder`);
+    resolved.push(await realpath(abs));
+  }
+  return [...new Set(resolved)];
 }

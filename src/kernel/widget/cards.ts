@@ -189,6 +189,11 @@ export class CardTracker {
     return t && cardOfTracked(t);
   }
 
+  /** The entry and root of an id, as the library holds it (not copied). */
+  source(id: string): IndexSource | undefined {
+    return this.current.get(id);
+  }
+
   /** Every entry (for the summary's counts). */
   all(): ModelEntry[] {
     return Array.from(this.current.values(), (v) => v.entry);

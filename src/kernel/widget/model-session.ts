@@ -47,6 +47,8 @@ import { parseMessage } from './validate';
 import { DownloadQueue } from './downloads';
 import { defineHidden } from '../../core/hidden-field';
 import { handleMaintenance } from './maintenance-requests';
+import { FIRST_WINDOW_CARDS, answerFromFirstWindow, cacheable, loadFirstWindow, saveFirstWindow, type FirstWindow } from './first-window';
+import { queryKey } from './query';
 
 export interface ModelSessionOptions {
   /** Starting settings (the widget may change them). */
@@ -66,6 +68,14 @@ export interface ModelSessionOptions {
   indexPollMs?: number;
   /** Least time between two `downloads` updates while bytes arrive. Default 250 ms (at most 4 a second: the page may be on a slow link). */
   downloadsIntervalMs?: number;
+  /**
+   * Keep the page's first window beside the index, and answer it from there
+   * while the library loads (first-window.ts). Default true; off for a host
+   * that must write nothing (`serve --read-only`).
+   */
+  firstWindowCache?: boolean;
+  /** How long the first window stays unchanged before it is kept. Default 2 s. */
+  firstWindowSaveMs?: number;
 }
 
 /** Options of a scan started from code (`panel.scan()`). */
@@ -101,6 +111,15 @@ export class ModelSession {
   private readonly downloadsThrottle: Throttle;
   private unsubscribeDownloads: (() => void) | null = null;
   private lastUpdates: UpdatesResult | null = null;
+  /** The first window the last panel on this library kept, until the library has loaded. */
+  private firstWindow: FirstWindow | null = null;
+  private readonly firstWindowCache: boolean;
+  private readonly firstWindowSaveMs: number;
+  private firstWindowTimer: NodeJS.Timeout | null = null;
+  /** What was kept last (query and index versions), so that an unchanged window is not written again. */
+  private firstWindowKept = '';
+  /** The query of the page's first request: the one a panel opens with, so the one worth keeping. */
+  private openingQuery: WindowRequest['query'] | null = null;
 
   /** Opens the widget's comm and starts loading the library; the comm opens before this returns. */
   static open(host: Pick<SessionCommHost, 'openComm'>, roots: string[], library: Library | Promise<Library>, options: ModelSessionOptions = {}): ModelSession {
@@ -111,6 +130,8 @@ export class ModelSession {
     defineHidden(this, 'secrets', (options.secrets ?? []).filter((s) => s.length >= 4));
     this.previewMaxBytes = options.previewMaxBytes ?? PREVIEW_SEND_MAX_BYTES;
     this.indexPollMs = options.indexPollMs ?? 5000;
+    this.firstWindowCache = options.firstWindowCache ?? true;
+    this.firstWindowSaveMs = options.firstWindowSaveMs ?? 2000;
     this.state = initialState(roots, { ...DEFAULT_SETTINGS, ...options.settings }, { civitai: options.civitai ?? true, tokenSet: options.tokenSet ?? false });
     this.progressThrottle = new Throttle(options.progressIntervalMs ?? 100, () => this.sendState(['progress']));
     this.modelsThrottle = new Throttle(options.modelsIntervalMs ?? 1000, () => this.sync());
@@ -118,6 +139,7 @@ export class ModelSession {
     this.comm = host.openComm(WIDGET_COMM_TARGET, { state: this.state, buffer_paths: [] }, { metadata: { version: WIDGET_PROTOCOL_VERSION } });
     this.comm.onMessage((data, buffers) => this.onMessage(data, buffers));
     this.comm.onClose(() => this.detach());
+    if (this.firstWindowCache) void this.loadFirstWindow(roots);
     this.ready = library.then(
       (lib) => {
         try {
@@ -238,7 +260,19 @@ export class ModelSession {
 
   /** Answers a `window` request; the window becomes the page's view. */
   window(request: WindowRequest): WindowResult {
-    return this.view.answer(request);
+    this.openingQuery ??= request.query;
+    const result = this.view.answer(request);
+    this.scheduleFirstWindowSave();
+    return result;
+  }
+
+  /** Before the library has loaded: the answer from the kept first window, when it holds what the request asks. */
+  windowBeforeReady(request: WindowRequest): WindowResult | null {
+    if (this.lib || !this.firstWindow) return null;
+    this.openingQuery ??= request.query;
+    const result = answerFromFirstWindow(this.firstWindow, request);
+    if (result) this.view.seed(request, result);
+    return result;
   }
 
   /** The last `updates` result: the `update` filter and sort. */
@@ -343,8 +377,11 @@ export class ModelSession {
     this.index.reset(this.tracker.takeAll());
     this.prepareIndex();
     this.state.summary = summarise(this.tracker.all(), this.state.summary);
+    this.firstWindow = null;
     // No cards: the page asks for the window it shows once the summary says the library is ready.
     this.sendState(['roots', 'summary']);
+    // A window answered from the kept first one: what the library says differently replaces it.
+    this.pushView();
     for (const w of lib.loadWarnings) this.pushError({ code: 'index', message: w });
     this.watchDownloads(lib);
     if (this.indexPollMs > 0) {
@@ -375,6 +412,8 @@ export class ModelSession {
     this.unsubscribeDownloads = null;
     if (this.preparing) clearImmediate(this.preparing);
     this.preparing = null;
+    if (this.firstWindowTimer) clearTimeout(this.firstWindowTimer);
+    this.firstWindowTimer = null;
     if (this.lib) sessionsByLibrary.get(this.lib)?.delete(this);
   }
 
@@ -412,7 +451,45 @@ export class ModelSession {
   /** The page's window again, when a change touched it or its counts. */
   private pushView(): void {
     const msg = this.view.changes();
-    if (msg) this.send(msg);
+    if (msg) {
+      this.send(msg);
+      this.scheduleFirstWindowSave();
+    }
+  }
+
+  /** Reads the kept first window; if it comes before the library, the page may ask for that window at once. */
+  private async loadFirstWindow(roots: string[]): Promise<void> {
+    const kept = await loadFirstWindow(roots);
+    if (!kept || this.lib || this.closed) return;
+    this.firstWindow = kept;
+    this.state.summary = { ...this.state.summary, ...kept.counts, preview: true };
+    this.sendState(['summary']);
+  }
+
+  /** Keeps the first window of the page's opening query once it has stayed the same a moment (a scan changes it often). */
+  private scheduleFirstWindowSave(): void {
+    if (!this.firstWindowCache || this.firstWindowTimer || this.closed) return;
+    this.firstWindowTimer = setTimeout(() => {
+      this.firstWindowTimer = null;
+      void this.saveFirstWindow();
+    }, this.firstWindowSaveMs);
+    this.firstWindowTimer.unref();
+  }
+
+  private async saveFirstWindow(): Promise<void> {
+    const lib = this.lib;
+    const query = this.openingQuery;
+    if (!lib || this.closed || !query || !cacheable(query)) return;
+    const key = queryKey(query) + JSON.stringify(lib.indexVersions());
+    if (key === this.firstWindowKept) return;
+    const answer = this.index.run(query);
+    const sources = answer.ids.slice(0, FIRST_WINDOW_CARDS).map((id) => this.tracker.source(id));
+    if (sources.some((s) => !s)) return; // the tracker has not caught up with a change yet: the next push keeps it
+    // The update count belongs to this panel's last check, not to the index.
+    const { update: _update, ...statuses } = answer.facets.statuses;
+    const { models, bytes, byStatus, byKind } = this.state.summary;
+    const window = { query, sources: sources as NonNullable<(typeof sources)[number]>[], total: answer.ids.length, library: this.index.size, facets: { ...answer.facets, statuses }, counts: { models, bytes, byStatus, byKind } };
+    if (await saveFirstWindow(lib, window)) this.firstWindowKept = key;
   }
 
   private refreshCards(): void {

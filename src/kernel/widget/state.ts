@@ -55,7 +55,9 @@ export function summarise(models: readonly ModelEntry[], previous: LibrarySummar
     byKind[m.kind] = (byKind[m.kind] ?? 0) + 1;
     for (const s of statusesOf(m)) byStatus[s] = (byStatus[s] ?? 0) + 1;
   }
-  return { ...previous, ready: true, models: models.length, bytes, byStatus, byKind };
+  // Counts of the library itself: no longer the kept first window's (`preview`).
+  const { preview: _preview, ...rest } = previous;
+  return { ...rest, ready: true, models: models.length, bytes, byStatus, byKind };
 }
 
 export function toProgress(p: ScanProgress, startedAt: number, roots: readonly string[], running: boolean): PanelProgress {

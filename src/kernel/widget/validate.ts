@@ -29,9 +29,9 @@ export const LIMITS = {
   offset: 10_000_000,
 } as const;
 
-const KINDS = ['checkpoint', 'lora', 'locon', 'loha', 'lokr', 'lycoris', 'embedding', 'vae', 'controlnet', 'upscaler', 'unknown'];
-const BASES = ['sd1', 'sd2', 'sdxl', 'sd3', 'flux', 'pony', 'illustrious', 'noobai', 'unknown'];
-const STATUSES = ['identified', 'not_found', 'unverified', 'manual', 'error', 'pending', 'update'];
+export const KINDS = ['checkpoint', 'lora', 'locon', 'loha', 'lokr', 'lycoris', 'embedding', 'vae', 'controlnet', 'upscaler', 'unknown'];
+export const BASES = ['sd1', 'sd2', 'sdxl', 'sd3', 'flux', 'pony', 'illustrious', 'noobai', 'unknown'];
+export const STATUSES = ['identified', 'not_found', 'unverified', 'manual', 'error', 'pending', 'update'];
 const SORTS = ['name', 'added', 'size', 'base', 'update'];
 
 /** A window request's query, or the reason it is not one. */

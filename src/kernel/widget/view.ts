@@ -29,6 +29,17 @@ export class PageView {
     return { query: request.query, seq: request.seq, offset: request.offset, cards, total, library: this.index.size, facets };
   }
 
+  /**
+   * Takes an answer given from elsewhere (the kept first window, before the
+   * library loaded) as what the page was sent: the next `changes()` sends
+   * what differs from it.
+   */
+  seed(request: WindowRequest, result: WindowResult): void {
+    this.request = request;
+    for (const c of result.cards) this.sent.set(c.id, JSON.stringify(c));
+    this.last = { ids: result.cards.map((c) => c.id), total: result.total, library: result.library, facets: JSON.stringify(result.facets) };
+  }
+
   changes(): WindowMessage | null {
     const request = this.request;
     if (!request) return null;

@@ -49,13 +49,15 @@ export function ModelsPanel({ model }: { model: PanelClient }) {
   const updatesById = useMemo(() => new Map<string, UpdateInfo>((updates?.updates ?? []).flatMap((u) => u.ids.map((id) => [id, u] as [string, UpdateInfo]))), [updates]);
   const noticeTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
-  // The first window is asked for once the library is ready; a view without an answer a moment later asks again.
+  // The first window is asked for once the library is ready, or sooner when the kernel kept the last panel's first
+  // window (`preview`); a view without an answer a moment later asks again.
+  const canAsk = !!(summary?.ready || summary?.preview);
   useEffect(() => {
-    if (!summary?.ready) return;
+    if (!canAsk) return;
     cache.start();
     const t = setTimeout(() => cache.received || cache.reload(), RESYNC_DELAY_MS);
     return () => clearTimeout(t);
-  }, [cache, summary?.ready]);
+  }, [cache, canAsk]);
   useEffect(() => () => cache.stop(), [cache]);
   useEffect(() => cache.setUpdates(updatesById), [cache, updatesById]);
   useEffect(() => cache.setQuery(query), [cache, query]);
@@ -141,7 +143,7 @@ export function ModelsPanel({ model }: { model: PanelClient }) {
         <CardGrid model={model} cards={source} onRange={onRange} resetKey={queryKey(query)} nsfwLevel={nsfwLevel} revealed={revealed} busyIds={busyIds} updates={updatesById} onAction={onAction} onCopy={onCopy} />
       ) : (
         <div class="md-empty">
-          {!summary?.ready || (!cache.received && cache.pending)
+          {!canAsk || (!cache.received && cache.pending)
             ? 'Loading the library…'
             : total === 0
               ? 'No models yet. Put model files in the library folder and press Scan.'

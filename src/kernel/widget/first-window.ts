@@ -1,0 +1,93 @@
+/**
+ * The panel's first screen, kept beside the index (core's index-cache.ts) so
+ * that a panel opened on a large library paints cards before the library has
+ * loaded: at 100,000 models loading takes seconds, and the first window the
+ * page asks for is the one the last panel on this library showed.
+ *
+ * What is kept: the query the page asked with, the first FIRST_WINDOW_CARDS
+ * entries in its order, its total and facets, and the summary's counts, for
+ * the version of the index they were taken from. A cached window answers only
+ * a request with the same query inside the rows kept; the session replaces
+ * the answer with the library's own once it has loaded (only what differs is
+ * sent: PageView.seed).
+ *
+ * Queries on the `update` status or sort are not kept: their answer depends on
+ * the last update check of that panel, not on the index alone.
+ */
+import { readIndexCache, writeIndexCache, type Library } from '../../core/library';
+import type { GridCard, GridQuery, LibrarySummary, QueryFacets, WindowRequest, WindowResult } from '../protocol';
+import { cardId, gridCardOf, type IndexSource } from './cards';
+import { queryKey } from './query';
+import { BASES, KINDS, STATUSES, isPlainObject, parseQuery } from './validate';
+
+const CACHE_NAME = 'panel-first-window';
+/** Four of the page's blocks of 60: a tall screen's first request. */
+export const FIRST_WINDOW_CARDS = 240;
+
+/** What the summary shows before the library is loaded. */
+export type SummaryCounts = Pick<LibrarySummary, 'models' | 'bytes' | 'byStatus' | 'byKind'>;
+
+export interface FirstWindow {
+  query: GridQuery;
+  cards: GridCard[];
+  total: number;
+  library: number;
+  facets: QueryFacets;
+  counts: SummaryCounts;
+}
+
+interface Data {
+  query: GridQuery;
+  total: number;
+  library: number;
+  facets: QueryFacets;
+  counts: SummaryCounts;
+}
+
+export function cacheable(query: GridQuery): boolean {
+  return query.status !== 'update' && query.sort !== 'update';
+}
+
+/** Keeps the first window of `query` (its sources in order) for the library's index as it is now. */
+export function saveFirstWindow(lib: Library, window: { query: GridQuery; sources: IndexSource[]; total: number; library: number; facets: QueryFacets; counts: SummaryCounts }): Promise<boolean> {
+  const data: Data = { query: window.query, total: window.total, library: window.library, facets: window.facets, counts: window.counts };
+  return writeIndexCache(lib, CACHE_NAME, { entries: window.sources.map((s) => ({ rootIndex: s.rootIndex, entry: s.entry })), data });
+}
+
+/** The first window kept for these roots, if the index on disk is still the version it was taken from. */
+export async function loadFirstWindow(roots: string[]): Promise<FirstWindow | null> {
+  const cached = await readIndexCache(roots, CACHE_NAME);
+  if (!cached || !isPlainObject(cached.data)) return null;
+  const { query: rawQuery, total, library, facets, counts } = cached.data;
+  const query = parseQuery(rawQuery);
+  if (typeof query === 'string' || !cacheable(query)) return null;
+  if (!isCount(total) || !isCount(library) || total > library || cached.entries.length > Math.min(total, FIRST_WINDOW_CARDS)) return null;
+  if (!isFacets(facets) || !isSummaryCounts(counts)) return null;
+  const cards = cached.entries.map((e) => gridCardOf({ id: cardId(e.rootIndex, e.entry.path), rootIndex: e.rootIndex, entry: e.entry }));
+  return { query, cards, total, library, facets, counts };
+}
+
+/** The answer to a request from the kept window, or null when the request asks for another query or for rows not kept. */
+export function answerFromFirstWindow(window: FirstWindow, request: WindowRequest): WindowResult | null {
+  if (queryKey(request.query) !== queryKey(window.query)) return null;
+  const end = Math.min(request.offset + request.limit, window.total);
+  if (end > window.cards.length) return null;
+  const cards = window.cards.slice(request.offset, end);
+  return { query: request.query, seq: request.seq, offset: request.offset, cards, total: window.total, library: window.library, facets: window.facets };
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function isCountsOf(v: unknown, names: readonly string[]): boolean {
+  return isPlainObject(v) && Object.entries(v).every(([k, n]) => names.includes(k) && isCount(n));
+}
+
+function isFacets(v: unknown): v is QueryFacets {
+  return isPlainObject(v) && isCountsOf(v.kinds, KINDS) && isCountsOf(v.bases, BASES) && isCountsOf(v.statuses, STATUSES) && Object.keys(v).length === 3;
+}
+
+function isSummaryCounts(v: unknown): v is SummaryCounts {
+  return isPlainObject(v) && isCount(v.models) && isCount(v.bytes) && isCountsOf(v.byStatus, STATUSES) && isCountsOf(v.byKind, KINDS);
+}
