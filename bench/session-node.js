@@ -17,7 +17,9 @@
 //   SIZES=100000,10000 (default 100000), REPS=3, LIB=<dir> keeps/reuses the library,
 //   REF=<checkout> also runs, alternating with this one, <checkout>/bench/session-node.js
 //   (a copy of this file in a built checkout of the reference commit): ratios in the same run;
-//   KERNEL=1 runs each measurement in a fresh tslab kernel (the modeldeck kernelspec) instead of a child Node.
+//   KERNEL=1 runs each measurement in a fresh tslab kernel (the modeldeck kernelspec) instead of a child Node;
+//   KEPT=1 first lets one run live until its panel has kept its first window beside the index, so that the
+//   measured runs ask for the first window as the page does when the summary says `preview` (before ready).
 'use strict';
 const { existsSync, mkdirSync, mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
@@ -35,7 +37,7 @@ function gc() {
 }
 
 /** One measured run, in this process: a child Node, or a tslab kernel's cell (KERNEL=1). */
-async function measure(root) {
+async function measure(root, options = {}) {
   const { getManager } = require('../lib/core/library');
   const { ModelSession } = require('../lib/kernel/widget');
   const mem = () => ({ rss: process.memoryUsage().rss / 1e6, heap: process.memoryUsage().heapUsed / 1e6 });
@@ -43,12 +45,14 @@ async function measure(root) {
   const bare = mem();
   if (!root) return bare;
   const listeners = [];
-  let onSent = () => undefined;
+  const waiters = new Set();
   const comm = {
     id: 'comm-1',
     targetName: 'jupyter.widget',
     closed: false,
-    send: (data) => onSent(data),
+    send: (data) => {
+      for (const w of waiters) w(data);
+    },
     close() {
       this.closed = true;
     },
@@ -56,12 +60,17 @@ async function measure(root) {
     onClose: () => undefined,
   };
   const host = { openComm: () => comm, display: () => undefined };
-  const reply = (requestId) =>
+  const sent = (pick) =>
     new Promise((resolve) => {
-      onSent = (data) => {
-        if (data && data.method === 'custom' && data.content && data.content.type === 'reply' && data.content.requestId === requestId) resolve(data.content);
+      const w = (data) => {
+        const v = data && pick(data);
+        if (v === undefined) return;
+        waiters.delete(w);
+        resolve(v);
       };
+      waiters.add(w);
     });
+  const reply = (requestId) => sent((d) => (d.method === 'custom' && d.content && d.content.type === 'reply' && d.content.requestId === requestId ? d.content : undefined));
   const ask = (content) => {
     const answer = reply(content.requestId);
     for (const cb of listeners) cb({ method: 'custom', content }, []);
@@ -69,11 +78,14 @@ async function measure(root) {
   };
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
+  const preview = sent((d) => (d.method === 'update' && d.state && d.state.summary && d.state.summary.preview ? true : undefined));
   const session = ModelSession.open(host, [root], getManager([root], { civitai: false }), { indexPollMs: 0 });
-  await session.ready;
-  const ready = performance.now() - t0;
+  // As the page: the first window is asked for when the summary says ready, or sooner with a kept one (preview).
+  const early = process.env.ASK_AFTER_READY === '1' ? await session.ready.then(() => false) : await Promise.race([session.ready.then(() => false), preview]);
   const first = await ask({ type: 'window', requestId: 'w-1', query: QUERY, offset: 0, limit: FIRST_LIMIT, seq: 1 });
   const firstMs = performance.now() - t0;
+  await session.ready;
+  const ready = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const firstCpuMs = (cpu.user + cpu.system) / 1000;
   if (!first.ok || first.result.cards.length !== FIRST_LIMIT) throw new Error(`first window: ${JSON.stringify(first).slice(0, 300)}`);
@@ -87,15 +99,21 @@ async function measure(root) {
   const peak = mem();
   gc();
   const settled = mem();
+  if (options.keep) {
+    const kept = join(root, '.modeldeck', 'panel-first-window.cache.json');
+    for (let i = 0; i < 600 && !existsSync(kept); i++) await new Promise((r) => setTimeout(r, 100));
+    if (!existsSync(kept)) throw new Error(`the panel kept no first window (${kept})`);
+  }
   session.close();
-  return { bare, ready, firstMs, firstCpuMs, searchMs, library: first.result.library, atFirst, peak, settled };
+  return { bare, ready, firstMs, early, firstCpuMs, searchMs, library: first.result.library, atFirst, peak, settled };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function runChild(root, script = __filename) {
-  if (process.env.KERNEL === '1') return inKernel(root, script);
-  const out = execFileSync(process.execPath, ['--expose-gc', script, '--child', root ?? ''], { encoding: 'utf8', maxBuffer: 1e7 });
+async function runChild(root, script = __filename, keep = false) {
+  if (process.env.KERNEL === '1') return inKernel(root, script, keep);
+  const keepArg = keep ? 'keep' : '';
+  const out = execFileSync(process.execPath, ['--expose-gc', script, '--child', root ?? '', keepArg], { encoding: 'utf8', maxBuffer: 1e7 });
   return JSON.parse(out.trim().split('\n').pop());
 }
 
@@ -104,7 +122,7 @@ async function runChild(root, script = __filename) {
  * started as the kernel tests start it): the bare kernel's RSS after a cell that
  * imports modeldeck, then one measured run.
  */
-async function inKernel(root, script = __filename) {
+async function inKernel(root, script = __filename, keep = false) {
   const { KernelClient } = require('../build/dev/tests/helpers/kernel-client');
   // The checkout measured: this one, or the reference's (REF), as the kernel's modeldeck.
   const repo = join(dirname(script), '..');
@@ -121,7 +139,7 @@ async function inKernel(root, script = __filename) {
     };
     await cell('import { show } from "modeldeck";\nconsole.log(JSON.stringify(0));');
     const bench = JSON.stringify(script);
-    return await cell(`const r = await require(${bench}).measure(${JSON.stringify(root)});\nconsole.log(JSON.stringify(r));`);
+    return await cell(`const r = await require(${bench}).measure(${JSON.stringify(root)}, { keep: ${keep} });\nconsole.log(JSON.stringify(r));`);
   } finally {
     await kernel.shutdown();
     rmSync(project, { recursive: true, force: true });
@@ -131,7 +149,7 @@ async function inKernel(root, script = __filename) {
 module.exports = { measure };
 
 if (process.argv[2] === '--child') {
-  measure(process.argv[3] || null).then(
+  measure(process.argv[3] || null, { keep: process.argv[4] === 'keep' }).then(
     (r) => console.log(JSON.stringify(r)),
     (err) => {
       console.error(err);
@@ -155,6 +173,10 @@ if (process.argv[2] === '--child') {
         makeLibrary(root, n);
         console.log(`${n}: library written in ${Date.now() - t} ms`);
       }
+      if (process.env.KEPT === '1') {
+        const r = await runChild(root, __filename, true);
+        console.log(`${n}: a first run kept its first window (its first window ${r.firstMs.toFixed(0)} ms)`);
+      }
       const variants = process.env.REF ? [['ref', join(process.env.REF, 'bench', 'session-node.js')], ['this', __filename]] : [['this', __filename]];
       const runs = new Map(variants.map(([name]) => [name, []]));
       for (let i = 0; i < reps; i++) {
@@ -162,7 +184,7 @@ if (process.argv[2] === '--child') {
           const r = await runChild(root, script);
           runs.get(name).push(r);
           console.log(
-            `${n} ${name}: ready ${r.ready.toFixed(0)} ms, first window ${r.firstMs.toFixed(0)} ms (CPU ${(r.firstCpuMs ?? NaN).toFixed(0)} ms), search ${r.searchMs.toFixed(0)} ms; ` +
+            `${n} ${name}: ready ${r.ready.toFixed(0)} ms, first window ${r.firstMs.toFixed(0)} ms${r.early ? ' (kept)' : ''} (CPU ${(r.firstCpuMs ?? NaN).toFixed(0)} ms), search ${r.searchMs.toFixed(0)} ms; ` +
               `RSS ${r.atFirst.rss.toFixed(0)} MB at the first window, ${r.peak.rss.toFixed(0)} MB after the search, ${r.settled.rss.toFixed(0)} MB after GC; ` +
               `heap ${r.atFirst.heap.toFixed(0)} / ${r.peak.heap.toFixed(0)} / ${r.settled.heap.toFixed(0)} MB`,
           );

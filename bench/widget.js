@@ -6,7 +6,10 @@
 // the browser and jupyter_server: 20 Mbit/s and 40 ms each way by default;
 // LINK_MBIT, LINK_DELAY_MS change it, LINK=0 measures plain loopback).
 //   - first cards: from the start of the cell that calls show() (execute_request
-//     sent) to the first painted cards;
+//     sent) to the first painted cards; measured once on a library no panel has
+//     shown yet ("nothing kept") and then REPS times in fresh kernels after a
+//     panel kept its first window beside the index (src/kernel/widget/first-window.ts),
+//     as every later show() of an unchanged library finds it;
 //   - filter latency: typing in the search box (input event) to the grid's DOM
 //     updated and painted.
 // The library is an index written with the index codec (as bench/library.js
@@ -15,7 +18,7 @@
 // REPS=n sets how many fresh kernels show() is timed in; the median counts;
 // SIZES=10000,100000 the library sizes)
 'use strict';
-const { mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
+const { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
@@ -305,12 +308,23 @@ if (require.main === module) (async () => {
       const code = `const panel = show(${JSON.stringify(root)}, { civitai: false });`;
       const firsts = [];
       const bytes = [];
-      for (let rep = 1; rep <= REPS; rep++) {
+      const kept = join(root, INDEX_DIR, 'panel-first-window.cache.json');
+      let cold = null;
+      for (let rep = 0; rep <= REPS; rep++) {
         const warmMs = await openPage();
         const r = await page.evaluate(pageFirstCards, { code, selector: NEWEST_CARD });
-        firsts.push(r.firstCardsMs);
-        bytes.push(r.bytesBefore);
-        console.log(`run ${rep}/${REPS} (fresh kernel, warm-up ${warmMs} ms): first painted cards ${r.firstCardsMs.toFixed(0)} ms (${r.cards} cards in the DOM), ${(r.bytesBefore / 1e3).toFixed(0)} KB over the websocket before them, first preview ${r.firstPreviewMs.toFixed(0)} ms`);
+        const label = rep === 0 ? 'nothing kept yet' : `first window kept, run ${rep}/${REPS}`;
+        console.log(`${label} (fresh kernel, warm-up ${warmMs} ms): first painted cards ${r.firstCardsMs.toFixed(0)} ms (${r.cards} cards in the DOM), ${(r.bytesBefore / 1e3).toFixed(0)} KB over the websocket before them, first preview ${r.firstPreviewMs.toFixed(0)} ms`);
+        if (rep === 0) {
+          cold = r;
+          // The panel keeps its first window a moment after showing it; a user's kernel lives that long.
+          const until = Date.now() + 60_000;
+          while (!existsSync(kept) && Date.now() < until) await page.waitForTimeout(100);
+          if (!existsSync(kept)) throw new Error(`the panel kept no first window (${kept})`);
+        } else {
+          firsts.push(r.firstCardsMs);
+          bytes.push(r.bytesBefore);
+        }
         if (rep < REPS) await page.evaluate(() => window.e2e.shutdown());
       }
       await page.waitForTimeout(500);
@@ -338,13 +352,14 @@ if (require.main === module) (async () => {
       if (errors.length || browser.errors.length) console.log(`page errors: ${[...errors, ...browser.errors].join('\n')}`);
       await page.evaluate(() => window.e2e.shutdown()).catch(() => undefined);
       const ok = (xs) => xs.filter((x) => !Number.isNaN(x));
-      results.push({ n, first: median(firsts), bytes: median(bytes), key: ok(keys).length ? Math.max(...ok(keys)) : NaN, keysOk: ok(keys).length === keys.length, jump: ok(jumps).length ? Math.max(...ok(jumps)) : NaN, jumpsOk: ok(jumps).length === jumps.length, rss, heap });
+      results.push({ n, cold: cold.firstCardsMs, coldBytes: cold.bytesBefore, first: median(firsts), bytes: median(bytes), key: ok(keys).length ? Math.max(...ok(keys)) : NaN, keysOk: ok(keys).length === keys.length, jump: ok(jumps).length ? Math.max(...ok(jumps)) : NaN, jumpsOk: ok(jumps).length === jumps.length, rss, heap });
     }
-    console.log(`\nsummary (${LINK ? `${LINK.mbit} Mbit/s, ${LINK.delayMs} ms each way` : 'loopback'}; median of ${REPS} show() runs, worst keystroke and scroll jump):`);
+    console.log(`\nsummary (${LINK ? `${LINK.mbit} Mbit/s, ${LINK.delayMs} ms each way` : 'loopback'}; median of ${REPS} show() runs with the first window kept, worst keystroke and scroll jump):`);
     const check = (label, ok) => console.log(`${ok ? 'MET   ' : 'MISSED'}  ${label}`);
     for (const r of results) {
       check(`${r.n}: bytes before first card ${(r.bytes / 1e3).toFixed(0)} KB (< ${TARGET_BYTES / 1e3} KB)`, r.bytes < TARGET_BYTES);
       check(`${r.n}: first cards ${r.first.toFixed(0)} ms after show() (< ${TARGET_FIRST_MS} ms)`, r.first < TARGET_FIRST_MS);
+      check(`${r.n}: first cards of the first show() of the library (nothing kept yet) ${r.cold.toFixed(0)} ms, ${(r.coldBytes / 1e3).toFixed(0)} KB before them (< ${TARGET_FIRST_MS} ms)`, r.cold < TARGET_FIRST_MS);
       check(`${r.n}: keystroke to updated grid, worst ${r.key.toFixed(0)} ms (< ${TARGET_KEY_MS} ms)`, r.keysOk && r.key < TARGET_KEY_MS);
       check(`${r.n}: scroll jump filled, worst ${r.jump.toFixed(0)} ms (< ${TARGET_SCROLL_MS} ms)`, r.jumpsOk && r.jump < TARGET_SCROLL_MS);
       check(`${r.n}: kernel RSS ${r.rss.toFixed(0)} MB (< ${TARGET_RSS_MB} MB)`, r.rss < TARGET_RSS_MB);

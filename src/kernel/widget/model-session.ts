@@ -47,7 +47,7 @@ import { parseMessage } from './validate';
 import { DownloadQueue } from './downloads';
 import { defineHidden } from '../../core/hidden-field';
 import { handleMaintenance } from './maintenance-requests';
-import { FIRST_WINDOW_CARDS, answerFromFirstWindow, cacheable, loadFirstWindow, saveFirstWindow, type FirstWindow } from './first-window';
+import { FIRST_WINDOW_CARDS, cacheable, loadFirstWindow, saveFirstWindow, type KeptWindow } from './first-window';
 import { queryKey } from './query';
 
 export interface ModelSessionOptions {
@@ -112,7 +112,7 @@ export class ModelSession {
   private unsubscribeDownloads: (() => void) | null = null;
   private lastUpdates: UpdatesResult | null = null;
   /** The first window the last panel on this library kept, until the library has loaded. */
-  private firstWindow: FirstWindow | null = null;
+  private firstWindow: KeptWindow | null = null;
   private readonly firstWindowCache: boolean;
   private readonly firstWindowSaveMs: number;
   private firstWindowTimer: NodeJS.Timeout | null = null;
@@ -270,7 +270,7 @@ export class ModelSession {
   windowBeforeReady(request: WindowRequest): WindowResult | null {
     if (this.lib || !this.firstWindow) return null;
     this.openingQuery ??= request.query;
-    const result = answerFromFirstWindow(this.firstWindow, request);
+    const result = this.firstWindow.answer(request);
     if (result) this.view.seed(request, result);
     return result;
   }
