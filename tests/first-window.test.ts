@@ -2,7 +2,7 @@
 // src/core/library/index-cache.ts): a new panel answers its first window from it before the
 // library has loaded, only while the index on disk is the version it was kept from, and the
 // library's own answer replaces it once loaded. Real libraries on disk, the in-memory comm pair.
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Library, readIndexCache, writeIndexCache } from '../src/core/library';
 import { show } from '../src/kernel';
@@ -11,6 +11,7 @@ import { ModelSession } from '../src/kernel/widget';
 import { loraBytes, writeModel } from './helpers/library';
 import { MemoryFrontEnd } from './helpers/memory-comm';
 import { useTmpDir } from './helpers/tmpdir';
+import { WAIT_MS } from './helpers/wait';
 
 const tmp = useTmpDir('mdk-first-window-');
 const ALL: GridQuery = { search: '', kind: 'any', base: 'any', status: 'any', sort: 'name', desc: false };
@@ -47,6 +48,17 @@ async function keepFirstWindow(root: string, limit: number): Promise<GridCard[]>
 
 function sendWindow(fe: MemoryFrontEnd, commId: string, requestId: string, offset: number, limit: number, seq: number) {
   fe.send(commId, { method: 'custom', content: { type: 'window', requestId, query: ALL, offset, limit, seq } });
+}
+
+/** Polls an async check until it gives a value (and gives up after the suite's usual wait). */
+async function waitForAsync<T>(get: () => Promise<T | null>): Promise<T> {
+  const end = Date.now() + WAIT_MS;
+  for (;;) {
+    const v = await get();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`no value after ${WAIT_MS} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 const replyTo = (fe: MemoryFrontEnd, commId: string, requestId: string) => fe.customs(commId, 'reply').find((r) => r.content.requestId === requestId)?.content;
@@ -112,6 +124,22 @@ describe('the kept first window', () => {
     expect(push.upsert[0].size).toBe(models[0].size);
     expect(fe.state(session.id).summary).toMatchObject({ ready: true, bytes: models.reduce((n, m) => n + m.size, 0) });
     session.close();
+  });
+
+  test('a scan in the panel rewrites the index; the panel keeps its window again for the new version', async () => {
+    const root = await scannedLibrary(3);
+    const fe = new MemoryFrontEnd();
+    const panel = show(root, { host: fe.host, civitai: false, colab: false });
+    await panel.ready;
+    await fe.request(panel.id, { type: 'window', query: ALL, offset: 0, limit: 60, seq: 1 });
+    await waitForAsync(() => readIndexCache([root], 'panel-first-window'));
+    const before = statSync(join(root, '.modeldeck', 'index.json')).ino;
+    // Nothing new: the window does not change, but the scan writes a new snapshot.
+    await panel.scan({ offline: true });
+    expect(statSync(join(root, '.modeldeck', 'index.json')).ino).not.toBe(before);
+    const kept = await waitForAsync(() => readIndexCache([root], 'panel-first-window'));
+    expect(kept.entries).toHaveLength(3);
+    panel.close();
   });
 
   test('another process changed the index since: no kept window, the page waits for the library', async () => {

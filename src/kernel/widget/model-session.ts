@@ -433,6 +433,8 @@ export class ModelSession {
     }
     this.sendSummary();
     this.pushView();
+    // A scan compacts the index (a new version) even when the window stays the same: keep it for that version.
+    this.scheduleFirstWindowSave();
   }
 
   /**
