@@ -84,10 +84,10 @@ async function measure(root, options = {}) {
   const early = process.env.ASK_AFTER_READY === '1' ? await session.ready.then(() => false) : await Promise.race([session.ready.then(() => false), preview]);
   const first = await ask({ type: 'window', requestId: 'w-1', query: QUERY, offset: 0, limit: FIRST_LIMIT, seq: 1 });
   const firstMs = performance.now() - t0;
-  await session.ready;
-  const ready = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const firstCpuMs = (cpu.user + cpu.system) / 1000;
+  await session.ready;
+  const ready = performance.now() - t0;
   if (!first.ok || first.result.cards.length !== FIRST_LIMIT) throw new Error(`first window: ${JSON.stringify(first).slice(0, 300)}`);
   const atFirst = mem();
   const t1 = performance.now();

@@ -206,8 +206,7 @@ export class IndexStore {
   }
 
   private async readChanges(): Promise<boolean> {
-    const snap = identityOf(await lstatOrNull(join(this.dir, SNAPSHOT_FILE)));
-    const journal = identityOf(await lstatOrNull(join(this.dir, JOURNAL_FILE)));
+    const { snapshot: snap, journal } = await IndexStore.versionOnDisk(this.root);
     const seen = this.journalSeen;
     // A new snapshot, or a journal replaced, removed or cut short (older versions emptied it in place): read it all again.
     const replaced = seen && (!journal || journal.ino !== seen.ino || journal.size < seen.offset);

@@ -74,7 +74,7 @@ export interface ModelSessionOptions {
    * that must write nothing (`serve --read-only`).
    */
   firstWindowCache?: boolean;
-  /** How long the first window stays unchanged before it is kept. Default 2 s. */
+  /** How long after the first change the first window is kept (then at most once per that time). Default 2 s. */
   firstWindowSaveMs?: number;
 }
 
@@ -468,7 +468,7 @@ export class ModelSession {
     this.sendState(['summary']);
   }
 
-  /** Keeps the first window of the page's opening query once it has stayed the same a moment (a scan changes it often). */
+  /** Keeps the first window of the page's opening query 2 s after a change, at most once per 2 s (a scan changes it often). */
   private scheduleFirstWindowSave(): void {
     if (!this.firstWindowCache || this.firstWindowTimer || this.closed) return;
     this.firstWindowTimer = setTimeout(() => {

@@ -21,23 +21,23 @@ export class PageView {
   constructor(private readonly index: QueryIndex) {}
 
   answer(request: WindowRequest): WindowResult {
-    this.request = request;
-    const { ids, total, facets, cards } = this.window(request);
-    for (const c of cards) this.sent.set(c.id, JSON.stringify(c));
-    this.prune(ids);
-    this.last = { ids, total, library: this.index.size, facets: JSON.stringify(facets) };
-    return { query: request.query, seq: request.seq, offset: request.offset, cards, total, library: this.index.size, facets };
+    const { total, facets, cards } = this.window(request);
+    const result = { query: request.query, seq: request.seq, offset: request.offset, cards, total, library: this.index.size, facets };
+    this.seed(request, result);
+    return result;
   }
 
   /**
-   * Takes an answer given from elsewhere (the kept first window, before the
-   * library loaded) as what the page was sent: the next `changes()` sends
-   * what differs from it.
+   * Records an answer as what the page was sent: the next `changes()` sends
+   * what differs from it. Also for an answer given from elsewhere (the kept
+   * first window, before the library loaded).
    */
   seed(request: WindowRequest, result: WindowResult): void {
     this.request = request;
+    const ids = result.cards.map((c) => c.id);
     for (const c of result.cards) this.sent.set(c.id, JSON.stringify(c));
-    this.last = { ids: result.cards.map((c) => c.id), total: result.total, library: result.library, facets: JSON.stringify(result.facets) };
+    this.prune(ids);
+    this.last = { ids, total: result.total, library: result.library, facets: JSON.stringify(result.facets) };
   }
 
   changes(): WindowMessage | null {
