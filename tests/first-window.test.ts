@@ -8,6 +8,7 @@ import { Library, readIndexCache, writeIndexCache } from '../src/core/library';
 import { show } from '../src/kernel';
 import type { GridCard, GridQuery } from '../src/kernel/protocol';
 import { ModelSession } from '../src/kernel/widget';
+import { runCli } from './helpers/cli';
 import { loraBytes, writeModel } from './helpers/library';
 import { MemoryFrontEnd } from './helpers/memory-comm';
 import { useTmpDir } from './helpers/tmpdir';
@@ -163,6 +164,63 @@ describe('the kept first window', () => {
     const answer = await fe.waitFor(() => replyTo(fe, session.id, 'w'));
     expect(answer.result.total).toBe(4);
     session.close();
+  });
+});
+
+describe('the first window kept by the CLI', () => {
+  const env = { CIVITAI_BASE_URL: 'http://127.0.0.1:9', NODE_EXTRA_CA_CERTS: '' };
+  const SOME: GridQuery = { ...ALL, search: 'fw-00' };
+
+  test("a CLI scan that changed the index keeps the last panel's query's window; the next panel shows it before its library loads", async () => {
+    const root = await scannedLibrary(30);
+    // A panel that showed a search (fw-000 to fw-009) kept that window.
+    const fe0 = new MemoryFrontEnd();
+    const panel = show(root, { host: fe0.host, civitai: false, colab: false });
+    await panel.ready;
+    await fe0.request(panel.id, { type: 'window', query: SOME, offset: 0, limit: 60, seq: 1 });
+    await waitForAsync(() => readIndexCache([root], 'panel-first-window'));
+    panel.close();
+
+    // A terminal's scan adds a model that the search finds: the journal grows, the old window is no longer valid.
+    writeModel(root, 'Lora/fw-00new.safetensors', loraBytes({}, 77));
+    const scan = await runCli(['scan', '--offline', root], env);
+    expect(scan.code).toBe(0);
+    const kept = await readIndexCache([root], 'panel-first-window');
+    expect(kept?.entries.map((e) => e.entry.path)).toContain('Lora/fw-00new.safetensors');
+    expect(kept?.data).toMatchObject({ query: SOME, total: 11, library: 31, counts: { models: 31 } });
+
+    const fe = new MemoryFrontEnd();
+    const held = heldLibrary(root);
+    const session = ModelSession.open(fe.host, [root], held.library);
+    await fe.waitFor(() => (fe.state(session.id).summary?.preview ? true : undefined));
+    expect(fe.state(session.id).summary).toMatchObject({ ready: false, preview: true, models: 31 });
+    fe.send(session.id, { method: 'custom', content: { type: 'window', requestId: 'early', query: SOME, offset: 0, limit: 60, seq: 1 } });
+    const early = await fe.waitFor(() => replyTo(fe, session.id, 'early'));
+    expect(session.library).toBeNull();
+    expect(early.result.total).toBe(11);
+
+    // The library's own answer is the same window: nothing is sent again once it has loaded.
+    const before = fe.received.length;
+    held.release();
+    await fe.waitFor(() => (fe.state(session.id).summary?.ready ? true : undefined));
+    const live = await fe.request(session.id, { type: 'window', query: SOME, offset: 0, limit: 60, seq: 2 });
+    expect(live.result.cards).toEqual(early.result.cards);
+    expect(fe.customs(session.id, 'window', before).flatMap((m) => m.content.upsert)).toEqual([]);
+    session.close();
+  });
+
+  test("no panel yet: a CLI scan keeps the page's opening window; a command that changes nothing writes nothing", async () => {
+    const root = join(tmp.path, `cli-${++serial}`);
+    for (let i = 0; i < 5; i++) writeModel(root, `Lora/cli-${i}.safetensors`, loraBytes({}, 200 + i));
+    expect((await runCli(['scan', '--offline', root], env)).code).toBe(0);
+    const kept = await readIndexCache([root], 'panel-first-window');
+    expect(kept?.data).toMatchObject({ query: ALL, total: 5, library: 5 });
+    expect(kept?.entries.map((e) => e.entry.path)).toEqual(['Lora/cli-0.safetensors', 'Lora/cli-1.safetensors', 'Lora/cli-2.safetensors', 'Lora/cli-3.safetensors', 'Lora/cli-4.safetensors']);
+
+    const file = join(root, CACHE);
+    const { ino, mtimeMs } = statSync(file);
+    expect((await runCli(['ls', root], env)).code).toBe(0);
+    expect(statSync(file)).toMatchObject({ ino, mtimeMs });
   });
 });
 

@@ -4,13 +4,43 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Library, ScanReport } from '../core/library';
 import { formatBytes, printable } from './output';
 
+/** The index versions each library was opened at: a command that changed them keeps the panel's first window. */
+const versionsAtOpen = new WeakMap<Library, string>();
+
 export async function openLibrary(roots: string[], offline = false): Promise<Library> {
   const { Library } = await import('../core/library');
   // Civitai settings come from the environment (CIVITAI_BASE_URL, CIVITAI_TOKEN...).
   const lib = await Library.open(roots, offline ? { civitai: false } : {});
   // A damaged or planted index file was set aside, a bad row dropped: say so once, then go on.
   for (const w of lib.loadWarnings) process.stderr.write(`modeldeck: warning: ${printable(w)}\n`);
+  versionsAtOpen.set(lib, JSON.stringify(lib.indexVersions()));
   return lib;
+}
+
+/**
+ * Closes a library the command is done with. When the command changed the
+ * index, the panel's first window is kept for the new version first: the
+ * next `show()` in a notebook then paints cards before its library has
+ * loaded (seconds at 100,000 models) instead of waiting for it.
+ */
+export async function closeLibrary(lib: Library): Promise<void> {
+  try {
+    await keepPanelWindow(lib);
+  } finally {
+    await lib.close();
+  }
+}
+
+/** Keeps the panel's first window if the index changed since the last time (or since the library was opened). */
+export async function keepPanelWindow(lib: Library): Promise<void> {
+  const versions = JSON.stringify(lib.indexVersions());
+  if (versions === versionsAtOpen.get(lib)) return;
+  try {
+    const { keepFirstWindow } = await import('../kernel/widget/first-window');
+    if (await keepFirstWindow(lib)) versionsAtOpen.set(lib, versions);
+  } catch {
+    // A window that cannot be kept costs the next panel a slower start, nothing else: no error for it.
+  }
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { findRootOf } from '../../core/library';
 import { getOne, parseFileSelector, MAX_CONNECTIONS, type GetResult, type OnConflict } from '../../core/download';
 import { MODEL_KINDS, type ModelKind } from '../../core/probe/types';
-import { openLibrary } from '../library-helpers';
+import { closeLibrary, openLibrary } from '../library-helpers';
 import { byteProgress, formatBytes, interruptSignal, printable, printJsonLine, reportError } from '../output';
 
 interface GetFlags {
@@ -97,7 +97,7 @@ export function registerGet(program: Command): void {
         }
       } finally {
         interrupt.dispose();
-        await lib.close();
+        await closeLibrary(lib);
       }
     });
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { statusesOf } from '../../core/library';
 import { HASH_NAMES } from '../../core/hash/names';
-import { openLibrary, rootOf, userPath } from '../library-helpers';
+import { closeLibrary, openLibrary, rootOf, userPath } from '../library-helpers';
 import { formatBytes, printable, printJsonLine, reportError } from '../output';
 
 export function registerInfo(program: Command): void {
@@ -47,7 +47,7 @@ export function registerInfo(program: Command): void {
             for (const w of m.warnings) lines.push(`  warning: ${printable(w)}`);
             process.stdout.write(lines.join('\n') + '\n');
           } finally {
-            await lib.close();
+            await closeLibrary(lib);
           }
         } catch (err) {
           reportError(err, file);

@@ -1,7 +1,7 @@
 /** `modeldeck link FILE URL|AIR|HASH`: tie a file to a Civitai version by hand, or set a hash. */
 import type { Command } from 'commander';
 import type { HashName } from '../../core/hash/names';
-import { openLibrary, rootOf, userPath } from '../library-helpers';
+import { closeLibrary, openLibrary, rootOf, userPath } from '../library-helpers';
 import { printable, printJsonLine } from '../output';
 
 /** A pasted hash's type, by length (8 hex is taken as AutoV1, the form A1111 shows). */
@@ -37,7 +37,7 @@ export function registerLink(program: Command): void {
           );
         }
       } finally {
-        await lib.close();
+        await closeLibrary(lib);
       }
     });
 }

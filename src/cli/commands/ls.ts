@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { MODEL_STATUSES, SORT_KEYS, displayName, statusesOf, type ModelFilter } from '../../core/library';
 import { BASE_MODELS, BASE_MODEL_LABELS, MODEL_KINDS, type BaseModel, type ModelKind } from '../../core/probe/types';
-import { openLibrary } from '../library-helpers';
+import { closeLibrary, openLibrary } from '../library-helpers';
 import { formatBytes, printable, printJsonLine } from '../output';
 
 const FILTER_KEYS = ['kind', 'base', 'status', 'text', 'sort'];
@@ -51,7 +51,7 @@ export function registerLs(program: Command): void {
           );
         }
       } finally {
-        await lib.close();
+        await closeLibrary(lib);
       }
     });
 }

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import type { DuplicatesReport } from '../../core/library';
-import { openLibrary, rootOf, userPath } from '../library-helpers';
+import { closeLibrary, openLibrary, rootOf, userPath } from '../library-helpers';
 import { formatBytes, interruptSignal, printable, printJsonLine, reportError } from '../output';
 
 export function registerMaintenance(program: Command): void {
@@ -56,7 +56,7 @@ export function registerMaintenance(program: Command): void {
           interrupt.dispose();
         }
       } finally {
-        await lib.close();
+        await closeLibrary(lib);
       }
     });
 
@@ -80,7 +80,7 @@ export function registerMaintenance(program: Command): void {
         if (flags.json) printJsonLine(model);
         else process.stdout.write(`${printable(file)} → ${printable(model.absolute)}\n`);
       } finally {
-        await lib.close();
+        await closeLibrary(lib);
       }
     });
 
@@ -98,7 +98,7 @@ export function registerMaintenance(program: Command): void {
             for (const l of leftAlone) process.stderr.write(`modeldeck: warning: ${printable(l)}: a link or not a regular file; left where it is\n`);
             process.stdout.write(`trashed ${printable(file)} (${item.files.length} file(s); "modeldeck restore ${printable(item.id)}" in that root puts it back)\n`);
           } finally {
-            await lib.close();
+            await closeLibrary(lib);
           }
         } catch (err) {
           reportError(err, g);
@@ -133,7 +133,7 @@ export function registerMaintenance(program: Command): void {
           }
         }
       } finally {
-        await lib.close();
+        await closeLibrary(lib);
       }
     });
 }

@@ -1,7 +1,7 @@
 /** `modeldeck scan ROOT...`: index, hash, identify and write sidecars for every model under the roots. */
 import type { Command } from 'commander';
 import type { ScanProgress } from '../../core/library';
-import { openLibrary, printScanReport } from '../library-helpers';
+import { closeLibrary, openLibrary, printScanReport } from '../library-helpers';
 import { byteProgress, interruptSignal, printJsonLine } from '../output';
 
 interface ScanFlags {
@@ -53,7 +53,7 @@ export function registerScan(program: Command): void {
         if (report.cancelled) process.exitCode = 130;
       } finally {
         interrupt.dispose();
-        await lib.close();
+        await closeLibrary(lib);
       }
     });
 }

@@ -2,7 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { printable } from '../output';
-import { openLibrary } from '../library-helpers';
+import { closeLibrary, openLibrary } from '../library-helpers';
 
 export function registerTransfer(program: Command): void {
   program
@@ -17,7 +17,7 @@ export function registerTransfer(program: Command): void {
         if (flags.output) await writeFile(flags.output, text);
         else process.stdout.write(text);
       } finally {
-        await lib.close();
+        await closeLibrary(lib);
       }
     });
   program
@@ -41,7 +41,7 @@ export function registerTransfer(program: Command): void {
         for (const why of r.rejected) process.stderr.write(`modeldeck: ${printable(file)}: left out, not a valid model entry: ${printable(why)}\n`);
         for (const why of r.dropped ?? []) process.stderr.write(`modeldeck: ${printable(file)}: HuggingFace origin left out (the rest imported): ${printable(why)}\n`);
       } finally {
-        await lib.close();
+        await closeLibrary(lib);
       }
     });
 }

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { TrashEmptyReport } from '../../core/library';
-import { openLibrary } from '../library-helpers';
+import { closeLibrary, openLibrary } from '../library-helpers';
 import { formatBytes, printable, printJsonLine } from '../output';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -33,7 +33,7 @@ export function registerTrash(program: Command): void {
         print(r, remove ? 'removed' : flags.empty ? 'would remove' : 'in the trash', flags.json === true);
         if (r.problems.length) process.exitCode = 1;
       } finally {
-        await lib.close();
+        await closeLibrary(lib);
       }
     });
 }

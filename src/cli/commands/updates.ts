@@ -1,7 +1,7 @@
 /** `modeldeck updates ROOT...`: newer published versions of the identified models, and ignoring them. */
 import type { Command } from 'commander';
 import type { UpdatesReport } from '../../core/library';
-import { openLibrary } from '../library-helpers';
+import { closeLibrary, openLibrary } from '../library-helpers';
 import { downloadUpdates } from './updates-download';
 import { formatBytes, interruptSignal, printable, printJsonLine, reportError } from '../output';
 
@@ -64,7 +64,7 @@ export function registerUpdates(program: Command): void {
         if (flags.download) await downloadUpdates(lib, report, { json: flags.json, signal: interrupt.signal });
       } finally {
         interrupt.dispose();
-        await lib.close();
+        await closeLibrary(lib);
       }
     });
 }

@@ -1,6 +1,6 @@
 /** `modeldeck watch ROOT...`: scan, then keep scanning as model files come and go, until Ctrl-C. */
 import type { Command } from 'commander';
-import { openLibrary, printScanReport } from '../library-helpers';
+import { closeLibrary, keepPanelWindow, openLibrary, printScanReport } from '../library-helpers';
 import { interruptSignal, printable, printJsonLine } from '../output';
 
 export function registerWatch(program: Command): void {
@@ -15,9 +15,20 @@ export function registerWatch(program: Command): void {
       const lib = await openLibrary(roots, flags.offline);
       const interrupt = interruptSignal();
       const say = (kind: string, data: unknown, human: () => void) => (flags.json ? printJsonLine({ event: kind, ...(data as object) }) : human());
+      // The panel's first window, kept after each scan: one at a time, and once more if scans came meanwhile.
+      let keeping: Promise<void> | null = null;
+      let keepAgain = false;
+      const keep = (): void => {
+        if (keeping) return void (keepAgain = true);
+        keeping = keepPanelWindow(lib).finally(() => {
+          keeping = null;
+          if (keepAgain) (keepAgain = false), keep();
+        });
+      };
       try {
         const first = await lib.scan({ offline: flags.offline, signal: interrupt.signal });
         say('scan', first, () => printScanReport(first, Boolean(flags.offline)));
+        keep();
         const pollIntervalMs = typeof flags.poll === 'string' ? Math.max(0.2, Number(flags.poll)) * 1000 : undefined;
         const watcher = lib.watch({
           poll: flags.poll === undefined ? 'auto' : true,
@@ -29,7 +40,10 @@ export function registerWatch(program: Command): void {
                 for (const p of list) process.stdout.write(`${what}: ${printable(p)}\n`);
               }
             }),
-          onScan: (r) => say('scan', r, () => printScanReport(r, Boolean(flags.offline))),
+          onScan: (r) => {
+            say('scan', r, () => printScanReport(r, Boolean(flags.offline)));
+            keep();
+          },
           onError: (err) => say('error', { message: err.message }, () => process.stderr.write(`modeldeck: ${printable(err.message)}\n`)),
         });
         await watcher.ready;
@@ -38,10 +52,12 @@ export function registerWatch(program: Command): void {
         );
         await new Promise<void>((resolve) => interrupt.signal.addEventListener('abort', () => resolve(), { once: true }));
         await watcher.close();
+        keepAgain = false;
+        await keeping;
         process.exitCode = 0;
       } finally {
         interrupt.dispose();
-        await lib.close();
+        await closeLibrary(lib);
       }
     });
 }

@@ -86,9 +86,11 @@ export async function writeIndexCache(lib: Pick<Library, 'roots' | 'indexVersion
 /**
  * The cache a library opened with `roots` would find valid now, or null: the
  * same roots in the same order, and every root's index on disk at the version
- * the cache was written from.
+ * the cache was written from. `anyVersion` skips the last check, for a writer
+ * that wants to know what was kept before it changed the index (the same
+ * checks of the content apply).
  */
-export async function readIndexCache(roots: string[], name: string): Promise<IndexCacheContent | null> {
+export async function readIndexCache(roots: string[], name: string, options: { anyVersion?: boolean } = {}): Promise<IndexCacheContent | null> {
   try {
     const resolved = await resolveRoots(roots);
     const read = await readFileCapped(fileOf(resolved[0], name), MAX_CACHE_BYTES);
@@ -98,7 +100,8 @@ export async function readIndexCache(roots: string[], name: string): Promise<Ind
     if (!Array.isArray(file.roots) || file.roots.length !== resolved.length || file.roots.some((r, i) => r !== resolved[i])) return null;
     if (!Array.isArray(file.versions) || file.versions.length !== resolved.length) return null;
     for (let i = 0; i < resolved.length; i++) {
-      if (!isVersion(file.versions[i]) || !sameIndexVersion(file.versions[i], await IndexStore.versionOnDisk(resolved[i]))) return null;
+      if (!isVersion(file.versions[i])) return null;
+      if (!options.anyVersion && !sameIndexVersion(file.versions[i], await IndexStore.versionOnDisk(resolved[i]))) return null;
     }
     if (!Array.isArray(file.rows)) return null;
     const entries: CachedEntry[] = [];

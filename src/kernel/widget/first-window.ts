@@ -15,17 +15,15 @@
  * the last update check of that panel, not on the index alone.
  */
 import { readIndexCache, writeIndexCache, type Library } from '../../core/library';
-import type { GridCard, GridQuery, LibrarySummary, QueryFacets, WindowRequest, WindowResult } from '../protocol';
-import { cardId, gridCardOf, type IndexSource } from './cards';
-import { queryKey } from './query';
+import type { GridCard, GridQuery, QueryFacets, WindowRequest, WindowResult } from '../protocol';
+import { CardTracker, cardId, gridCardOf, type IndexSource } from './cards';
+import { DEFAULT_GRID_QUERY, QueryIndex, queryKey } from './query';
+import { summaryCountsOf, type SummaryCounts } from './state';
 import { BASES, KINDS, STATUSES, isPlainObject, parseQuery } from './validate';
 
 const CACHE_NAME = 'panel-first-window';
 /** Four of the page's blocks of 60: a tall screen's first request. */
 export const FIRST_WINDOW_CARDS = 240;
-
-/** What the summary shows before the library is loaded. */
-export type SummaryCounts = Pick<LibrarySummary, 'models' | 'bytes' | 'byStatus' | 'byKind'>;
 
 interface Window {
   query: GridQuery;
@@ -77,10 +75,61 @@ export function cacheable(query: GridQuery): boolean {
   return query.status !== 'update' && query.sort !== 'update';
 }
 
-/** Keeps the first window of `query` (its sources in order) for the library's index as it is now. */
-export function saveFirstWindow(lib: Library, window: { query: GridQuery; sources: IndexSource[]; total: number; library: number; facets: QueryFacets; counts: SummaryCounts }): Promise<boolean> {
+/** A first window as it is kept: the query's first sources in order, its total and facets, and the summary's counts. */
+export interface FirstWindow {
+  query: GridQuery;
+  sources: IndexSource[];
+  total: number;
+  library: number;
+  facets: QueryFacets;
+  counts: SummaryCounts;
+}
+
+/**
+ * The first window of `query` over a panel's query index and card tracker, or
+ * null when the tracker has not caught up with a change yet (the next change
+ * keeps it).
+ */
+export function firstWindowOf(query: GridQuery, index: QueryIndex, tracker: CardTracker, counts: SummaryCounts): FirstWindow | null {
+  const answer = index.run(query);
+  const sources: IndexSource[] = [];
+  for (const id of answer.ids.slice(0, FIRST_WINDOW_CARDS)) {
+    const source = tracker.source(id);
+    if (!source) return null;
+    sources.push(source);
+  }
+  // The update count belongs to a panel's last check, not to the index.
+  const { update: _update, ...statuses } = answer.facets.statuses;
+  return { query, sources, total: answer.ids.length, library: index.size, facets: { ...answer.facets, statuses }, counts };
+}
+
+/** Keeps a first window for the library's index as it is now. */
+export function saveFirstWindow(lib: Library, window: FirstWindow): Promise<boolean> {
   const data: Data = { query: window.query, total: window.total, library: window.library, facets: window.facets, counts: window.counts };
   return writeIndexCache(lib, CACHE_NAME, { entries: window.sources.map((s) => ({ rootIndex: s.rootIndex, entry: s.entry })), data });
+}
+
+/**
+ * Keeps the first window of a library that a process with no panel changed
+ * (a CLI scan, link or download), so that the next panel's first screen does
+ * not wait for the whole library to load: for the query the last panel on
+ * these roots kept, else the page's opening query. False when nothing was
+ * written.
+ */
+export async function keepFirstWindow(lib: Library): Promise<boolean> {
+  const previous = await readIndexCache(lib.roots, CACHE_NAME, { anyVersion: true });
+  const query = (previous && isPlainObject(previous.data) && validQuery(previous.data.query)) || DEFAULT_GRID_QUERY;
+  const tracker = new CardTracker();
+  tracker.update(lib.entries(), lib.roots);
+  const index = new QueryIndex();
+  index.reset(tracker.takeAll());
+  const window = firstWindowOf(query, index, tracker, summaryCountsOf(tracker.all()));
+  return window ? saveFirstWindow(lib, window) : false;
+}
+
+function validQuery(raw: unknown): GridQuery | null {
+  const query = parseQuery(raw);
+  return typeof query !== 'string' && cacheable(query) ? query : null;
 }
 
 /** The first window kept for these roots, if the index on disk is still the version it was taken from. */
@@ -88,8 +137,8 @@ export async function loadFirstWindow(roots: string[]): Promise<KeptWindow | nul
   const cached = await readIndexCache(roots, CACHE_NAME);
   if (!cached || !isPlainObject(cached.data)) return null;
   const { query: rawQuery, total, library, facets, counts } = cached.data;
-  const query = parseQuery(rawQuery);
-  if (typeof query === 'string' || !cacheable(query)) return null;
+  const query = validQuery(rawQuery);
+  if (!query) return null;
   if (!isCount(total) || !isCount(library) || total > library || cached.entries.length > Math.min(total, FIRST_WINDOW_CARDS)) return null;
   if (!isFacets(facets) || !isSummaryCounts(counts)) return null;
   const cards = cached.entries.map((e) => gridCardOf({ id: cardId(e.rootIndex, e.entry.path), rootIndex: e.rootIndex, entry: e.entry }));

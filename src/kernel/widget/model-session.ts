@@ -47,7 +47,7 @@ import { parseMessage } from './validate';
 import { DownloadQueue } from './downloads';
 import { defineHidden } from '../../core/hidden-field';
 import { handleMaintenance } from './maintenance-requests';
-import { FIRST_WINDOW_CARDS, cacheable, loadFirstWindow, saveFirstWindow, type KeptWindow } from './first-window';
+import { cacheable, firstWindowOf, loadFirstWindow, saveFirstWindow, type KeptWindow } from './first-window';
 import { queryKey } from './query';
 
 export interface ModelSessionOptions {
@@ -484,13 +484,9 @@ export class ModelSession {
     if (!lib || this.closed || !query || !cacheable(query)) return;
     const key = queryKey(query) + JSON.stringify(lib.indexVersions());
     if (key === this.firstWindowKept) return;
-    const answer = this.index.run(query);
-    const sources = answer.ids.slice(0, FIRST_WINDOW_CARDS).map((id) => this.tracker.source(id));
-    if (sources.some((s) => !s)) return; // the tracker has not caught up with a change yet: the next push keeps it
-    // The update count belongs to this panel's last check, not to the index.
-    const { update: _update, ...statuses } = answer.facets.statuses;
     const { models, bytes, byStatus, byKind } = this.state.summary;
-    const window = { query, sources: sources as NonNullable<(typeof sources)[number]>[], total: answer.ids.length, library: this.index.size, facets: { ...answer.facets, statuses }, counts: { models, bytes, byStatus, byKind } };
+    const window = firstWindowOf(query, this.index, this.tracker, { models, bytes, byStatus, byKind });
+    if (!window) return;
     if (await saveFirstWindow(lib, window)) this.firstWindowKept = key;
   }
 

@@ -46,7 +46,10 @@ export function initialState(roots: string[], settings: PanelSettings, flags: { 
   };
 }
 
-export function summarise(models: readonly ModelEntry[], previous: LibrarySummary): LibrarySummary {
+/** What the summary counts of the library itself (also what a kept first window shows before it has loaded). */
+export type SummaryCounts = Pick<LibrarySummary, 'models' | 'bytes' | 'byStatus' | 'byKind'>;
+
+export function summaryCountsOf(models: readonly ModelEntry[]): SummaryCounts {
   const byStatus: LibrarySummary['byStatus'] = {};
   const byKind: LibrarySummary['byKind'] = {};
   let bytes = 0;
@@ -55,9 +58,13 @@ export function summarise(models: readonly ModelEntry[], previous: LibrarySummar
     byKind[m.kind] = (byKind[m.kind] ?? 0) + 1;
     for (const s of statusesOf(m)) byStatus[s] = (byStatus[s] ?? 0) + 1;
   }
+  return { models: models.length, bytes, byStatus, byKind };
+}
+
+export function summarise(models: readonly ModelEntry[], previous: LibrarySummary): LibrarySummary {
   // Counts of the library itself: no longer the kept first window's (`preview`).
   const { preview: _preview, ...rest } = previous;
-  return { ...rest, ready: true, models: models.length, bytes, byStatus, byKind };
+  return { ...rest, ready: true, ...summaryCountsOf(models) };
 }
 
 export function toProgress(p: ScanProgress, startedAt: number, roots: readonly string[], running: boolean): PanelProgress {
