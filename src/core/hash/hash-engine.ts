@@ -184,10 +184,12 @@ export class HashEngine {
     // Only the part of the file that some stream covers is read (AutoV1 alone reads 64 KiB).
     const end = streams.reduce((m, s) => Math.max(m, s.end), 0);
     let offset = streams.reduce((m, s) => Math.min(m, s.start), end);
-    // Without workers two buffers suffice (one hashed, one being read). Touching
-    // fewer pages matters: a first-touch page fault costs about 14 us on this VM,
-    // 3.5 ms per MiB.
-    const ring = lanes.length > 0 ? this.slots.length : 2;
+    // The whole ring also without workers: two buffers would suffice (one hashed,
+    // one being read), and touch 2 MiB fewer pages (7 ms at 14 us a fault), but
+    // reading each block into the buffer hashed just before made SHA256-only
+    // 1 GiB take 780-880 ms against 590-605 ms with three (docs/benchmarks.md,
+    // "The read ring without workers").
+    const ring = this.slots.length;
     let finished = false;
     try {
       let slot = 0;
