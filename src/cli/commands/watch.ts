@@ -19,10 +19,15 @@ export function registerWatch(program: Command): void {
       let keeping: Promise<void> | null = null;
       let keepAgain = false;
       const keep = (): void => {
-        if (keeping) return void (keepAgain = true);
+        if (keeping) {
+          keepAgain = true;
+          return;
+        }
         keeping = keepPanelWindow(lib).finally(() => {
           keeping = null;
-          if (keepAgain) (keepAgain = false), keep();
+          if (!keepAgain) return;
+          keepAgain = false;
+          keep();
         });
       };
       try {
