@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readIndexCache } from '../src/core/library';
 import { FakeCivitai } from './fake-civitai';
 import { BIN, runCli } from './helpers/cli';
 import { loraBytes, register, writeModel } from './helpers/library';
@@ -115,6 +116,14 @@ test('watch: a new file is scanned and identified, Ctrl-C stops cleanly', async 
   expect(scanOfNew).toMatchObject({ hashed: 1, identified: 1, notOnCivitai: 1 });
   // The watcher's batch may come after the catch-up scan that follows its start already found the file.
   await waitFor(() => events.some((e) => e.event === 'change' && (e.added as string[]).includes(late.path)), 'the change batch');
+  // Each of its scans keeps the panel's first window for the index it wrote: a show() now paints at once.
+  let kept: string[] = [];
+  const until = Date.now() + WAIT_MS;
+  while (!kept.includes('Lora/arrived later.safetensors') && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+    kept = (await readIndexCache([root], 'panel-first-window'))?.entries.map((e) => e.entry.path) ?? [];
+  }
+  expect(kept.sort()).toEqual(['Lora/arrived later.safetensors', 'Lora/first.safetensors']);
   child.kill('SIGINT');
   expect(await exited).toBe(0);
 });
