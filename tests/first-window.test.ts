@@ -8,6 +8,7 @@ import { Library, readIndexCache, writeIndexCache } from '../src/core/library';
 import { show } from '../src/kernel';
 import type { GridCard, GridQuery } from '../src/kernel/protocol';
 import { ModelSession } from '../src/kernel/widget';
+import { tinyPng } from './fake-civitai';
 import { runCli } from './helpers/cli';
 import { loraBytes, writeModel } from './helpers/library';
 import { MemoryFrontEnd } from './helpers/memory-comm';
@@ -96,6 +97,45 @@ describe('the kept first window', () => {
     expect(state.summary.preview).toBeUndefined();
     // The kept window was the library's own: no card of it is sent again.
     expect(fe.customs(session.id, 'window', before).flatMap((m) => m.content.upsert)).toEqual([]);
+    session.close();
+  });
+
+  test("the kept cards' previews are sent before the library loads; a card not kept waits for it", async () => {
+    const root = join(tmp.path, `lib-${++serial}`);
+    for (let i = 0; i < 3; i++) {
+      writeModel(root, `Lora/pv-${i}.safetensors`, loraBytes({}, 300 + i));
+      writeFileSync(join(root, `Lora/pv-${i}.preview.png`), tinyPng());
+    }
+    const lib = await Library.open([root], { civitai: false });
+    await lib.scan({ offline: true });
+    await lib.close();
+    const live = await keepFirstWindow(root, 60);
+    expect(live.map((c) => c.preview)).toEqual(['pv-0.preview.png', 'pv-1.preview.png', 'pv-2.preview.png']);
+
+    const fe = new MemoryFrontEnd();
+    const held = heldLibrary(root);
+    const session = ModelSession.open(fe.host, [root], held.library);
+    await fe.waitFor(() => (fe.state(session.id).summary?.preview ? true : undefined));
+    sendWindow(fe, session.id, 'w', 0, 60, 1);
+    const first = await fe.waitFor(() => replyTo(fe, session.id, 'w'));
+    const ids: string[] = first.result.cards.map((c: GridCard) => c.id);
+    fe.send(session.id, { method: 'custom', content: { type: 'previews', requestId: 'p', ids: [...ids, 'made-up'] } });
+    const previewOf = (id: string) => fe.customs(session.id, 'preview').find((m) => m.content.id === id);
+    await fe.waitFor(() => (ids.every((id) => previewOf(id)) ? true : undefined));
+    expect(session.library).toBeNull();
+    for (const id of ids) {
+      const m = previewOf(id)!;
+      expect(m.content).toMatchObject({ mime: 'image/png', preview: expect.stringMatching(/^pv-\d\.preview\.png$/) });
+      expect(Buffer.from(m.buffers[0]).equals(tinyPng())).toBe(true);
+    }
+    // An id the kept window does not hold is answered once the library has loaded (here: no such model).
+    await new Promise((r) => setTimeout(r, 200));
+    expect(previewOf('made-up')).toBeUndefined();
+    expect(replyTo(fe, session.id, 'p')).toBeUndefined();
+    held.release();
+    const reply = await fe.waitFor(() => replyTo(fe, session.id, 'p'));
+    expect(reply.result).toEqual({ sent: 3, missing: ['made-up'] });
+    expect(previewOf('made-up')!.content.error).toBe('no such model');
     session.close();
   });
 

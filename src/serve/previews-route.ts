@@ -20,13 +20,14 @@ export async function servePreview(req: IncomingMessage, res: ServerResponse, se
   } catch {
     return sendError(res, 400, 'bad_id', 'the preview id is not valid percent-encoding');
   }
-  let model;
+  let source;
   try {
-    model = session.lookup(id).model;
+    // Before the library has loaded, the cards of the kept first window have their previews too.
+    source = await session.previewOf(id);
   } catch {
     return sendError(res, 404, 'not_found', 'no model with that id');
   }
-  const read = await readPreview(model, session.previewLimit);
+  const read = await readPreview(source, session.previewLimit);
   if (!read.ok) return sendError(res, 404, 'no_preview', read.error);
   const etag = `"${createHash('sha256').update(read.bytes).digest('base64url').slice(0, 32)}"`;
   const headers = { ETag: etag, 'Cache-Control': 'private, no-cache', Vary: 'Cookie' };

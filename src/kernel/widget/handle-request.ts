@@ -18,9 +18,10 @@ import { handleDownload } from './download-requests';
 const PREVIEW_READS = 4;
 
 export async function handleRequest(session: ModelSession, request: PanelRequest, buffers: readonly Uint8Array[]): Promise<unknown> {
-  // While the library loads, the kept first window answers what it holds (first-window.ts).
+  // While the library loads, the kept first window answers what it holds (first-window.ts): its window and its previews.
   const early = request.type === 'window' ? session.windowBeforeReady(request) : null;
   if (early) return early;
+  if (request.type === 'previews') return sendPreviews(session, request.ids);
   const lib = await session.ready;
   switch (request.type) {
     case 'window':
@@ -75,8 +76,6 @@ export async function handleRequest(session: ModelSession, request: PanelRequest
       session.sync();
       return report;
     }
-    case 'previews':
-      return sendPreviews(session, request.ids);
     case 'details': {
       const { model, card } = session.lookup(request.id);
       return modelDetails(model, card);
@@ -106,14 +105,14 @@ async function sendPreviews(session: ModelSession, ids: string[]): Promise<{ sen
       limit(async () => {
         let found;
         try {
-          found = session.lookup(id);
+          found = await session.previewOf(id);
         } catch {
           missing.push(id);
           session.send({ type: 'preview', id, preview: null, mime: null, size: 0, error: 'no such model' });
           return;
         }
-        const read = await readPreview(found.model, session.previewLimit);
-        const base: Omit<PreviewMessage, 'mime' | 'size'> = { type: 'preview', id, preview: found.card.preview };
+        const read = await readPreview(found, session.previewLimit);
+        const base: Omit<PreviewMessage, 'mime' | 'size'> = { type: 'preview', id, preview: found.name };
         if (read.ok) {
           session.send({ ...base, mime: read.mime, size: read.bytes.byteLength }, [read.bytes]);
           sent++;

@@ -37,7 +37,7 @@ import {
 import { CardTracker } from './cards';
 import type { SessionComm, SessionCommHost } from './comm-types';
 import { handleRequest } from './handle-request';
-import { PREVIEW_SEND_MAX_BYTES } from './previews';
+import { PREVIEW_SEND_MAX_BYTES, type PreviewSource } from './previews';
 import { QueryIndex } from './query';
 import { Throttle } from './throttle';
 import { PageView } from './view';
@@ -316,6 +316,19 @@ export class ModelSession {
     const card = this.tracker.card(id);
     if (!model || !card) throw new ModeldeckError('not_found', `no model with id ${JSON.stringify(id.length > 80 ? id.slice(0, 77) + '...' : id)}`);
     return { model, card };
+  }
+
+  /**
+   * Where a card's preview is. Before the library has loaded, a card of the
+   * kept first window is answered from it (the page paints those cards first);
+   * any other id waits for the library. Throws not_found for an unknown id.
+   */
+  async previewOf(id: string): Promise<PreviewSource> {
+    const kept = this.lib ? null : this.firstWindow?.previewOf(id);
+    if (kept) return kept;
+    await this.ready;
+    const { model, card } = this.lookup(id);
+    return { root: model.root, preview: model.preview, name: card.preview };
   }
 
   /** The card of an id after a change. */

@@ -18,7 +18,14 @@ export const PREVIEW_SEND_MAX_BYTES = 2 * 1024 * 1024;
 
 export type PreviewRead = { ok: true; bytes: Uint8Array; mime: string } | { ok: false; error: string };
 
-export async function readPreview(model: LibraryModel, maxBytes = PREVIEW_SEND_MAX_BYTES): Promise<PreviewRead> {
+/** Where a card's preview is: its root and the path the library's entry gives, and the card's `preview` value. */
+export interface PreviewSource {
+  root: string;
+  preview?: string;
+  name: string | null;
+}
+
+export async function readPreview(model: Pick<LibraryModel, 'root' | 'preview'>, maxBytes = PREVIEW_SEND_MAX_BYTES): Promise<PreviewRead> {
   if (!model.preview) return { ok: false, error: 'no preview' };
   const root = model.root;
   const rel = model.preview;
