@@ -19,7 +19,8 @@
 //   (a copy of this file in a built checkout of the reference commit): ratios in the same run;
 //   KERNEL=1 runs each measurement in a fresh tslab kernel (the modeldeck kernelspec) instead of a child Node;
 //   KEPT=1 first lets one run live until its panel has kept its first window beside the index, so that the
-//   measured runs ask for the first window as the page does when the summary says `preview` (before ready).
+//   measured runs ask for the first window as the page does when the summary says `preview` (before ready);
+//   PREVIEWS=1 then asks for the first 15 cards' previews at once, as the page does when it paints them.
 'use strict';
 const { existsSync, mkdirSync, mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
@@ -86,6 +87,14 @@ async function measure(root, options = {}) {
   const firstMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const firstCpuMs = (cpu.user + cpu.system) / 1000;
+  // PREVIEWS=1: as the page, the previews of the cards it paints (15), asked for as soon as they are shown.
+  let previewsMs = null;
+  if (process.env.PREVIEWS === '1') {
+    const p0 = performance.now();
+    const answer = await ask({ type: 'previews', requestId: 'p-1', ids: first.result.cards.slice(0, 15).map((c) => c.id) });
+    if (!answer.ok || answer.result.sent !== 15) throw new Error(`previews: ${JSON.stringify(answer).slice(0, 300)}`);
+    previewsMs = performance.now() - p0 + firstMs;
+  }
   await session.ready;
   const ready = performance.now() - t0;
   if (!first.ok || first.result.cards.length !== FIRST_LIMIT) throw new Error(`first window: ${JSON.stringify(first).slice(0, 300)}`);
@@ -105,7 +114,7 @@ async function measure(root, options = {}) {
     if (!existsSync(kept)) throw new Error(`the panel kept no first window (${kept})`);
   }
   session.close();
-  return { bare, ready, firstMs, early, firstCpuMs, searchMs, library: first.result.library, atFirst, peak, settled };
+  return { bare, ready, firstMs, previewsMs, early, firstCpuMs, searchMs, library: first.result.library, atFirst, peak, settled };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -184,7 +193,7 @@ if (process.argv[2] === '--child') {
           const r = await runChild(root, script);
           runs.get(name).push(r);
           console.log(
-            `${n} ${name}: ready ${r.ready.toFixed(0)} ms, first window ${r.firstMs.toFixed(0)} ms${r.early ? ' (kept)' : ''} (CPU ${(r.firstCpuMs ?? NaN).toFixed(0)} ms), search ${r.searchMs.toFixed(0)} ms; ` +
+            `${n} ${name}: ready ${r.ready.toFixed(0)} ms, first window ${r.firstMs.toFixed(0)} ms${r.early ? ' (kept)' : ''}${r.previewsMs == null ? '' : `, 15 previews ${r.previewsMs.toFixed(0)} ms`} (CPU ${(r.firstCpuMs ?? NaN).toFixed(0)} ms), search ${r.searchMs.toFixed(0)} ms; ` +
               `RSS ${r.atFirst.rss.toFixed(0)} MB at the first window, ${r.peak.rss.toFixed(0)} MB after the search, ${r.settled.rss.toFixed(0)} MB after GC; ` +
               `heap ${r.atFirst.heap.toFixed(0)} / ${r.peak.heap.toFixed(0)} / ${r.settled.heap.toFixed(0)} MB`,
           );

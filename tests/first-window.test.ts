@@ -3,11 +3,14 @@
 // library has loaded, only while the index on disk is the version it was kept from, and the
 // library's own answer replaces it once loaded. Real libraries on disk, the in-memory comm pair.
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Library, readIndexCache, writeIndexCache } from '../src/core/library';
 import { show } from '../src/kernel';
 import type { GridCard, GridQuery } from '../src/kernel/protocol';
 import { ModelSession } from '../src/kernel/widget';
+import { servePreview } from '../src/serve/previews-route';
 import { tinyPng } from './fake-civitai';
 import { runCli } from './helpers/cli';
 import { loraBytes, writeModel } from './helpers/library';
@@ -100,7 +103,7 @@ describe('the kept first window', () => {
     session.close();
   });
 
-  test("the kept cards' previews are sent before the library loads; a card not kept waits for it", async () => {
+  test("the kept cards' previews asked for before the library loads are sent once it has loaded, not refused", async () => {
     const root = join(tmp.path, `lib-${++serial}`);
     for (let i = 0; i < 3; i++) {
       writeModel(root, `Lora/pv-${i}.safetensors`, loraBytes({}, 300 + i));
@@ -118,25 +121,54 @@ describe('the kept first window', () => {
     await fe.waitFor(() => (fe.state(session.id).summary?.preview ? true : undefined));
     sendWindow(fe, session.id, 'w', 0, 60, 1);
     const first = await fe.waitFor(() => replyTo(fe, session.id, 'w'));
+    // As the page does when it paints the kept cards: their previews, while the library is still loading.
     const ids: string[] = first.result.cards.map((c: GridCard) => c.id);
     fe.send(session.id, { method: 'custom', content: { type: 'previews', requestId: 'p', ids: [...ids, 'made-up'] } });
     const previewOf = (id: string) => fe.customs(session.id, 'preview').find((m) => m.content.id === id);
-    await fe.waitFor(() => (ids.every((id) => previewOf(id)) ? true : undefined));
-    expect(session.library).toBeNull();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(ids.map(previewOf)).toEqual([undefined, undefined, undefined]);
+    held.release();
+    const reply = await fe.waitFor(() => replyTo(fe, session.id, 'p'));
+    expect(reply.result).toEqual({ sent: 3, missing: ['made-up'] });
     for (const id of ids) {
       const m = previewOf(id)!;
       expect(m.content).toMatchObject({ mime: 'image/png', preview: expect.stringMatching(/^pv-\d\.preview\.png$/) });
       expect(Buffer.from(m.buffers[0]).equals(tinyPng())).toBe(true);
     }
-    // An id the kept window does not hold is answered once the library has loaded (here: no such model).
-    await new Promise((r) => setTimeout(r, 200));
-    expect(previewOf('made-up')).toBeUndefined();
-    expect(replyTo(fe, session.id, 'p')).toBeUndefined();
-    held.release();
-    const reply = await fe.waitFor(() => replyTo(fe, session.id, 'p'));
-    expect(reply.result).toEqual({ sent: 3, missing: ['made-up'] });
     expect(previewOf('made-up')!.content.error).toBe('no such model');
     session.close();
+  });
+
+  test("serve's preview GET of a kept card while the library loads waits for it (it was a 404 before)", async () => {
+    const root = join(tmp.path, `lib-${++serial}`);
+    writeModel(root, 'Lora/sv-0.safetensors', loraBytes({}, 400));
+    writeFileSync(join(root, 'Lora/sv-0.preview.png'), tinyPng());
+    const lib = await Library.open([root], { civitai: false });
+    await lib.scan({ offline: true });
+    await lib.close();
+    const [card] = await keepFirstWindow(root, 60);
+
+    const fe = new MemoryFrontEnd();
+    const held = heldLibrary(root);
+    const session = ModelSession.open(fe.host, [root], held.library);
+    await fe.waitFor(() => (fe.state(session.id).summary?.preview ? true : undefined));
+    const server = createServer((req, res) => void servePreview(req, res, session, encodeURIComponent(card.id)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      let status = 0;
+      const got = fetch(`http://127.0.0.1:${port}/`).then(async (res) => ((status = res.status), Buffer.from(await res.arrayBuffer())));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(status).toBe(0);
+      held.release();
+      const bytes = await got;
+      expect(status).toBe(200);
+      expect(bytes.equals(tinyPng())).toBe(true);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      session.close();
+    }
   });
 
   test('a kept card the library has differently is replaced when the library has loaded', async () => {

@@ -86,12 +86,11 @@ export async function writeIndexCache(lib: Pick<Library, 'roots' | 'indexVersion
 /**
  * The cache a library opened with `roots` would find valid now, or null: the
  * same roots in the same order, and every root's index on disk at the version
- * the cache was written from; with the roots resolved as a library resolves
- * them (what its entries' `rootIndex` points into). `anyVersion` skips the last check, for a writer
+ * the cache was written from. `anyVersion` skips the last check, for a writer
  * that wants to know what was kept before it changed the index (the same
  * checks of the content apply).
  */
-export async function readIndexCache(roots: string[], name: string, options: { anyVersion?: boolean } = {}): Promise<(IndexCacheContent & { roots: string[] }) | null> {
+export async function readIndexCache(roots: string[], name: string, options: { anyVersion?: boolean } = {}): Promise<IndexCacheContent | null> {
   try {
     const resolved = await resolveRoots(roots);
     const read = await readFileCapped(fileOf(resolved[0], name), MAX_CACHE_BYTES);
@@ -114,7 +113,7 @@ export async function readIndexCache(roots: string[], name: string, options: { a
       if ('error' in decoded) return null;
       entries.push({ rootIndex: rootIndex as number, entry: decoded.entry });
     }
-    return { roots: resolved, entries, data: file.data };
+    return { entries, data: file.data };
   } catch {
     return null;
   }

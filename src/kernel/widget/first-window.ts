@@ -17,7 +17,6 @@
 import { readIndexCache, writeIndexCache, type Library } from '../../core/library';
 import type { GridCard, GridQuery, QueryFacets, WindowRequest, WindowResult } from '../protocol';
 import { CardTracker, cardId, gridCardOf, type IndexSource } from './cards';
-import type { PreviewSource } from './previews';
 import { DEFAULT_GRID_QUERY, QueryIndex, queryKey } from './query';
 import { summaryCountsOf, type SummaryCounts } from './state';
 import { BASES, KINDS, STATUSES, isPlainObject, parseQuery } from './validate';
@@ -49,18 +48,8 @@ export class KeptWindow {
     query: GridQuery,
     /** The summary's counts when it was kept. */
     readonly counts: SummaryCounts,
-    /** id -> [root, the entry's preview path, the card's preview value], as text for the same reason. */
-    private readonly previewsText: string,
   ) {
     this.key = queryKey(query);
-  }
-
-  /** Where the preview of a kept card is, or null for an id not kept. */
-  previewOf(id: string): PreviewSource | null {
-    const previews = JSON.parse(this.previewsText) as Record<string, [string, string | null, string | null]>;
-    if (!Object.hasOwn(previews, id)) return null;
-    const [root, preview, name] = previews[id];
-    return { root, preview: preview ?? undefined, name };
   }
 
   /** The answer to a request from the kept window, or null when the request asks for another query or for rows not kept. */
@@ -154,9 +143,7 @@ export async function loadFirstWindow(roots: string[]): Promise<KeptWindow | nul
   if (!isFacets(facets) || !isSummaryCounts(counts)) return null;
   const cards = cached.entries.map((e) => gridCardOf({ id: cardId(e.rootIndex, e.entry.path), rootIndex: e.rootIndex, entry: e.entry }));
   const window: Window = { query, cards, total, library, facets };
-  // The page asks for the previews of the cards it paints: answered from here too until the library has loaded.
-  const previews = Object.fromEntries(cached.entries.map((e, i) => [cards[i].id, [cached.roots[e.rootIndex], e.entry.preview ?? null, cards[i].preview]]));
-  return new KeptWindow(JSON.stringify(window), query, counts, JSON.stringify(previews));
+  return new KeptWindow(JSON.stringify(window), query, counts);
 }
 
 function isCount(v: unknown): v is number {

@@ -18,10 +18,9 @@ import { handleDownload } from './download-requests';
 const PREVIEW_READS = 4;
 
 export async function handleRequest(session: ModelSession, request: PanelRequest, buffers: readonly Uint8Array[]): Promise<unknown> {
-  // While the library loads, the kept first window answers what it holds (first-window.ts): its window and its previews.
+  // While the library loads, the kept first window answers what it holds (first-window.ts).
   const early = request.type === 'window' ? session.windowBeforeReady(request) : null;
   if (early) return early;
-  if (request.type === 'previews') return sendPreviews(session, request.ids);
   const lib = await session.ready;
   switch (request.type) {
     case 'window':
@@ -88,6 +87,8 @@ export async function handleRequest(session: ModelSession, request: PanelRequest
     case 'download-retry':
     case 'download-clear':
       return handleDownload(session, lib, request);
+    case 'previews':
+      return sendPreviews(session, request.ids);
   }
 }
 

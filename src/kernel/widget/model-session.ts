@@ -319,13 +319,14 @@ export class ModelSession {
   }
 
   /**
-   * Where a card's preview is. Before the library has loaded, a card of the
-   * kept first window is answered from it (the page paints those cards first);
-   * any other id waits for the library. Throws not_found for an unknown id.
+   * Where a card's preview is, once the library has loaded: the page may ask
+   * for the previews of the kept first window's cards before (it paints them
+   * first). Throws not_found for an unknown id. Answering those from the kept
+   * window was measured and not kept: reading and sending previews during the
+   * load left the tslab kernel 12-48 MB larger at 100,000 models, over the
+   * 400 MB target in 3 of 5 runs (docs/benchmarks.md).
    */
   async previewOf(id: string): Promise<PreviewSource> {
-    const kept = this.lib ? null : this.firstWindow?.previewOf(id);
-    if (kept) return kept;
     await this.ready;
     const { model, card } = this.lookup(id);
     return { root: model.root, preview: model.preview, name: card.preview };
