@@ -69,6 +69,8 @@ export interface StorageRequest {
   closedAt?: number;
   /** Body bytes written for it. */
   bytes: number;
+  /** The client's port: requests with the same port came over one kept-alive connection. */
+  port: number | undefined;
 }
 
 export class FakeStorage {
@@ -125,7 +127,7 @@ export class FakeStorage {
     const url = new URL(req.url ?? '/', 'http://x');
     const at = Date.now();
     const record = (status: number) => {
-      const r: StorageRequest = { path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, authorization: req.headers.authorization, status, at, bytes: 0 };
+      const r: StorageRequest = { path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, authorization: req.headers.authorization, status, at, bytes: 0, port: req.socket.remotePort };
       this.requests.push(r);
       res.once('close', () => (r.closedAt = Date.now()));
       return r;

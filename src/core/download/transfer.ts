@@ -34,6 +34,7 @@ import { header, requestFollowing, type Credentials, type HopResponse } from './
 import { addRange, contiguousEnd, missingRanges, readPartState, statePathFor, writePartState, type PartState } from './part-state';
 import { classifyFailure } from './status-errors';
 import { GrowingPart } from './growing-part';
+import { mark } from './timeline';
 
 
 export interface TransferProgress {
@@ -124,7 +125,9 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
   const maxAttempts = opts.maxAttempts ?? 5;
   const baseDelay = opts.baseDelayMs ?? 1_000;
   const statePath = statePathFor(opts.partPath);
+  mark('transfer-start');
   let state = await resumableState(opts, statePath);
+  mark('state-read');
   const limiter = opts.limiter;
 
   /** One GET, with the limiter and the error answers turned into DownloadErrors. */
@@ -169,7 +172,9 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     const validator = state?.etag && !state.etag.startsWith('W/') ? state.etag : state?.lastModified;
     // On a resume the size is known: the first answer is bounded to the first chunk, so no bytes beyond it are sent and dropped.
     const firstEnd = state ? Math.min(state.size, firstMissing + chunkSizeFor(state.size, opts.connections)) : null;
+    mark('req-send', { conn: 0, start: firstMissing, end: firstEnd });
     let first = state && firstMissing >= state.size ? null : await get([firstMissing, firstEnd], validator, controller.signal);
+    mark('req-headers', { conn: 0 });
     if (first && first.statusCode === 416) {
       // The saved ranges do not fit the server's file: start over, without a range.
       discard(first.body);
@@ -203,8 +208,13 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     if (!existing) await (await openSafely(opts.partPath, 'create')).close();
     fh = await PartFile.open(opts.partPath, { signal: controller.signal });
     const onDisk = st.done.reduce((n, [a, b]) => n + (b - a), 0);
+    mark('part-open');
     await opts.beforeWrite?.(size, onDisk);
-    if (st.done.length === 0) await fh.truncate(0);
+    mark('free-space');
+    // Only a .part with stale bytes is emptied: on ext4 a truncate to 0, even of an empty file, arms
+    // auto_da_alloc's flush on close, and closing the 1 GiB .part then waited ~300 ms for its writeback
+    // (measured with bench/download-timeline.js; aria2c pays nothing of the kind).
+    if (st.done.length === 0 && existing && existing.size > 0) await fh.truncate(0);
     const resumedFrom = onDisk;
 
     // The hashes follow the written prefix on the engine's worker threads (SHA-256 and AutoV3 each on
@@ -218,6 +228,7 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     });
     hashing.catch(() => undefined);
     stopHashing = (err) => growing.fail(err);
+    mark('hashing-started');
     const file = fh;
     let lastSave = Date.now();
     let bytesSinceSave = 0;
@@ -260,9 +271,9 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     let failure: Error | undefined;
 
     /** Writes a chunk's bytes from one response body until the chunk ends (its end may move down: a split). */
-    const pour = async (chunk: Chunk, res: HopResponse, staging: Staging) => {
+    const pour = async (chunk: Chunk, res: HopResponse, staging: Staging, conn: number) => {
       try {
-        await pourBody(chunk, res, staging);
+        await pourBody(chunk, res, staging, conn);
       } catch (err) {
         if (failure || controller.signal.aborted || !isNetworkError(err)) throw err;
         throw new DownloadError('short_body', `${urlForMessage(opts.url)}: the connection ended ${chunk.end - chunk.pos} bytes early (${(err as Error).message})`, true);
@@ -272,7 +283,7 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
         throw new DownloadError('short_body', `${urlForMessage(opts.url)}: the connection ended ${chunk.end - chunk.pos} bytes early`, true);
       }
     };
-    const pourBody = async (chunk: Chunk, res: HopResponse, staging: Staging) => {
+    const pourBody = async (chunk: Chunk, res: HopResponse, staging: Staging, conn: number) => {
       // Received bytes are copied into one of the connection's two staging buffers, and a full one is
       // written while the other fills: the socket is read on during the write's thread-pool round trip
       // (with one buffer the connection stalled once per batch, and one connection ran at a third of
@@ -309,8 +320,11 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
         w.catch(() => undefined);
         writing = w;
       };
+      let firstByte = true;
       try {
         for await (const data of res.body as AsyncIterable<Buffer>) {
+          if (firstByte) mark('first-byte', { conn, start: chunk.pos });
+          firstByte = false;
           if (failure) break;
           const take = Math.min(data.length, chunk.end - queuedEnd());
           if (take <= 0) break;
@@ -348,7 +362,7 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
       return piece;
     };
 
-    const worker = async (initial?: HopResponse) => {
+    const worker = async (conn: number, initial?: HopResponse) => {
       let res = initial;
       const staging: Staging = [Buffer.allocUnsafeSlow(BATCH), Buffer.allocUnsafeSlow(BATCH)];
       for (;;) {
@@ -365,7 +379,9 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
         chunk.running = true;
         try {
           if (!res) {
+            mark('req-send', { conn, start: chunk.pos, end: chunk.end });
             const r = await get([chunk.pos, chunk.end], st.etag ?? st.lastModified, controller.signal);
+            mark('req-headers', { conn });
             if (r.statusCode === 200) {
               discard(r.body);
               throw new DownloadError('changed_on_server', `${urlForMessage(opts.url)}: the server stopped taking ranges (or the file changed); run get again to start over`);
@@ -378,7 +394,8 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
           }
           chunk.body = res.body;
           chunk.lastData = Date.now();
-          await pour(chunk, res, staging);
+          await pour(chunk, res, staging, conn);
+          mark('last-byte', { conn, start: chunk.start, end: chunk.end });
           chunk.attempts = 0;
         } catch (err) {
           discard(res?.body);
@@ -405,17 +422,17 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     if (first && !ranged) {
       chunks.length = 0;
       chunks.push({ start: 0, pos: 0, end: size, attempts: maxAttempts - 1, running: false });
-      workers = [worker(first)];
+      workers = [worker(0, first)];
     } else {
       const firstChunk = chunks[0];
       if (first && firstChunk && rangeStart(header(first.headers, 'content-range')) === firstChunk.pos) {
         // The open-ended first answer is cut at the first chunk's end.
-        workers = [worker(first)];
+        workers = [worker(0, first)];
       } else {
         discard(first?.body);
         workers = [];
       }
-      for (let i = workers.length; i < Math.max(1, opts.connections); i++) workers.push(worker());
+      for (let i = workers.length; i < Math.max(1, opts.connections); i++) workers.push(worker(i));
     }
     // The stall timeout, per connection: a body silent for stallMs is dropped and its range asked again
     // (undici's own body timeout ticks about once a second, too coarse for short limits).
@@ -439,14 +456,18 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     if (failure) throw failure;
     if (contiguousEnd(st.done) < size && size > 0) throw new DownloadError('short_body', `${urlForMessage(opts.url)}: ${size - contiguousEnd(st.done)} bytes missing`, true);
     const lastByteAt = Date.now();
+    mark('workers-done');
     const { hashes } = await hashing;
+    mark('hash-done');
     return { size, hashes, fetched: received, resumedFrom, hashTailMs: Date.now() - lastByteAt, hashWarning };
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     // A hash read still waiting for bytes that will not come fails, so the engine lets go of the .part.
     stopHashing?.(new CancelledError(urlForMessage(opts.url)));
     await engine.close().catch(() => undefined);
+    mark('engine-closed');
     await fh?.close().catch(() => undefined);
+    mark('part-closed');
   }
 }
 
