@@ -57,7 +57,7 @@ function serverView(name, reqs, t0, t1) {
   const byPort = new Map();
   for (const r of blob) byPort.set(r.port, [...(byPort.get(r.port) ?? []), r]);
   // Time with fewer than CONNS requests in flight, between the first arrival and the last end.
-  const edges = blob.flatMap((r) => [[r.at, 1], [r.closedAt ?? t1, -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const edges = blob.flatMap((r) => [[r.startedAt ?? r.at, 1], [r.closedAt ?? t1, -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let inFlight = 0;
   let prev = edges[0]?.[0] ?? t0;
   const under = new Map();
@@ -69,28 +69,30 @@ function serverView(name, reqs, t0, t1) {
   const first = Math.min(...blob.map((r) => r.at));
   const last = Math.max(...blob.map((r) => r.closedAt ?? t1));
   const gaps = [];
-  for (const rs of byPort.values()) for (let i = 1; i < rs.length; i++) gaps.push(rs[i].at - (rs[i - 1].closedAt ?? rs[i - 1].at));
+  for (const rs of byPort.values()) for (let i = 1; i < rs.length; i++) gaps.push((rs[i].startedAt ?? rs[i].at) - (rs[i - 1].closedAt ?? rs[i - 1].at));
   // Each request's time beyond its bytes at the cap: the server's own lag.
-  const lag = blob.map((r) => (r.closedAt ?? t1) - r.at - (r.bytes / CAP) * 1000);
+  const lag = blob.map((r) => (r.closedAt ?? t1) - (r.startedAt ?? r.at) - (r.bytes / CAP) * 1000);
   const sum = (a) => a.reduce((x, y) => x + y, 0);
-  const connSecondsIdle = CONNS * (last - first) - sum(blob.map((r) => (r.closedAt ?? t1) - r.at));
+  const connSecondsIdle = CONNS * (last - first) - sum(blob.map((r) => (r.closedAt ?? t1) - (r.startedAt ?? r.at)));
   console.log(`${name}: total ${t1 - t0} ms; first request at ${ms(first)}, last byte at ${ms(last)} (${(last - first).toFixed(0)} ms of transfer, floor ${((SIZE / CAP / CONNS) * 1000).toFixed(0)}), exit at ${ms(t1)}`);
   console.log(`  ${blob.length} ranged requests over ${byPort.size} connections (client ports); ${sum(blob.map((r) => r.bytes)) / MIB} MiB served`);
   console.log(`  time with fewer than ${CONNS} in flight: ${[...under].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}: ${v.toFixed(0)} ms`).join(', ')}`);
   console.log(`  gaps on a connection between a response's end and the next request: n=${gaps.length}, sum ${sum(gaps).toFixed(0)} ms, max ${gaps.length ? Math.max(...gaps).toFixed(0) : 0} ms`);
   console.log(`  connection-ms idle inside the transfer: ${connSecondsIdle.toFixed(0)} (= ${(connSecondsIdle / CONNS).toFixed(0)} ms of all ${CONNS}); per-request time beyond bytes/cap: sum ${sum(lag).toFixed(0)} ms, max ${Math.max(...lag).toFixed(0)} ms`);
   if (process.env.BENCH_TIMELINE_VERBOSE) {
-    for (const [port, rs] of byPort) console.log(`  port ${port}: ${rs.map((r) => `${r.range} ${ms(r.at)}-${ms(r.closedAt ?? t1)}`).join('; ')}`);
+    for (const [port, rs] of byPort) console.log(`  port ${port}: ${rs.map((r) => `${r.range} ${ms(r.at)}/${ms(r.startedAt ?? r.at)}-${ms(r.closedAt ?? t1)}`).join('; ')}`);
   }
   return { total: t1 - t0, first: first - t0, last: last - t0 };
 }
 
-function clientView(file, t0) {
+function clientView(file, t0, fakeCpu) {
   const ev = JSON.parse(readFileSync(file, 'utf8'));
   const at = (what) => ev.find((e) => e.what === what)?.t;
   const ms = (t) => (t === undefined ? '-' : (t - t0).toFixed(0));
   const phases = ['process-start', 'cli-action', 'library-open', 'get-start', 'planned', 'placed', 'transfer-start', 'state-read', 'part-open', 'free-space', 'hashing-started', 'workers-done', 'hash-done', 'engine-closed', 'part-closed', 'verified', 'indexed', 'library-closed', 'process-exit'];
   console.log(`  get's phases (ms from spawn): ${phases.map((p) => `${p} ${ms(at(p))}`).join(', ')}`);
+  const exit = ev.find((e) => e.what === 'process-exit');
+  console.log(`  get's CPU, all threads: user ${exit.userMs.toFixed(0)} ms, system ${exit.systemMs.toFixed(0)} ms; the bench process (the fake servers) meanwhile: ${fakeCpu}`);
   const sends = ev.filter((e) => e.what === 'req-send');
   const heads = ev.filter((e) => e.what === 'req-headers');
   const firsts = ev.filter((e) => e.what === 'first-byte');
@@ -137,9 +139,12 @@ async function main() {
         const out = join(dir, `out-${n}`);
         mkdirSync(out);
         const from = storage.requests.length;
+        const cpu0 = process.cpuUsage();
         const r = await run('aria2c', ['-x', '8', '-s', '8', '-k', '1M', '--file-allocation=none', '--allow-overwrite=true', '-q', '-d', out, '-o', 'f.bin', storage.signedUrl(v.key)]);
         if (r.code !== 0) throw new Error(`aria2c: ${r.err}`);
         serverView('aria2c -x 8 -s 8 -k 1M', storage.requests.slice(from), r.t0, r.t1);
+        const cpu = process.cpuUsage(cpu0);
+        console.log(`  the bench process (the fake servers) meanwhile: user ${(cpu.user / 1000).toFixed(0)} ms, system ${(cpu.system / 1000).toFixed(0)} ms`);
         forget();
         rmSync(out, { recursive: true, force: true });
       }
@@ -149,10 +154,12 @@ async function main() {
         mkdirSync(root);
         const from = storage.requests.length;
         const tl = join(dir, `timeline-${n}.json`);
+        const cpu0 = process.cpuUsage();
         const r = await run(process.execPath, [BIN, 'get', '--json', '--no-previews', '--connections', String(CONNS), '--to', root, String(v.versionId)], { ...env, MODELDECK_DOWNLOAD_TIMELINE: tl });
         if (r.code !== 0) throw new Error(`get: ${r.err}`);
         serverView('modeldeck get --connections 8', storage.requests.slice(from), r.t0, r.t1);
-        clientView(tl, r.t0);
+        const cpu = process.cpuUsage(cpu0);
+        clientView(tl, r.t0, `user ${(cpu.user / 1000).toFixed(0)} ms, system ${(cpu.system / 1000).toFixed(0)} ms`);
         forget();
         rmSync(root, { recursive: true, force: true });
       }

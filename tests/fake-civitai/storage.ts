@@ -66,6 +66,8 @@ export interface StorageRequest {
   status: number;
   /** When it arrived, and when its response ended or its connection closed (ms since epoch): which ranges were in flight together. */
   at: number;
+  /** When its body started: a request pipelined behind another on its connection waits for that one's end. */
+  startedAt?: number;
   closedAt?: number;
   /** Body bytes written for it. */
   bytes: number;
@@ -186,7 +188,14 @@ export class FakeStorage {
     };
     const piece = 64 * 1024;
     const cap = rate ?? this.faults.bytesPerSecond;
+    // The cap is per connection: an answer pipelined behind another starts its clock once it has the
+    // socket (node holds it back until the answer before it ends), so waiting in line earns no burst.
+    if (!res.socket) await new Promise<void>((resolve) => {
+      res.once('socket', () => resolve());
+      res.once('close', () => resolve());
+    });
     const began = Date.now();
+    log.startedAt = began;
     let sent = 0;
     for (let at = start; at < end; ) {
       if (res.destroyed) return;

@@ -20,7 +20,8 @@ const events: TimelineEvent[] = [];
 if (file) {
   events.push({ t: performance.timeOrigin, what: 'process-start' });
   process.on('exit', () => {
-    events.push({ t: now(), what: 'process-exit' });
+    const cpu = process.cpuUsage();
+    events.push({ t: now(), what: 'process-exit', userMs: cpu.user / 1000, systemMs: cpu.system / 1000 });
     writeFileSync(file, JSON.stringify(events));
   });
 }
