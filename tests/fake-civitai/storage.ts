@@ -73,6 +73,8 @@ export interface StorageRequest {
   bytes: number;
   /** The client's port: requests with the same port came over one kept-alive connection. */
   port: number | undefined;
+  /** It arrived while the answer before it on its connection was still being sent (HTTP pipelining). */
+  pipelined: boolean;
 }
 
 export class FakeStorage {
@@ -81,6 +83,9 @@ export class FakeStorage {
   faults: StorageFaults = {};
   /** Body bytes written to sockets, all requests together. */
   bytesServed = 0;
+  /** Bodies being sent now, and the most at once: how many capped streams a client really had. */
+  sending = 0;
+  maxSending = 0;
   private readonly secret = randomBytes(8).toString('hex');
   private readonly usedSignatures = new Set<string>();
 
@@ -129,7 +134,7 @@ export class FakeStorage {
     const url = new URL(req.url ?? '/', 'http://x');
     const at = Date.now();
     const record = (status: number) => {
-      const r: StorageRequest = { path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, authorization: req.headers.authorization, status, at, bytes: 0, port: req.socket.remotePort };
+      const r: StorageRequest = { path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, authorization: req.headers.authorization, status, at, bytes: 0, port: req.socket.remotePort, pipelined: !res.socket };
       this.requests.push(r);
       res.once('close', () => (r.closedAt = Date.now()));
       return r;
@@ -186,7 +191,6 @@ export class FakeStorage {
       this.bytesServed += n;
       log.bytes += n;
     };
-    const piece = 64 * 1024;
     const cap = rate ?? this.faults.bytesPerSecond;
     // The cap is per connection: an answer pipelined behind another starts its clock once it has the
     // socket (node holds it back until the answer before it ends), so waiting in line earns no burst.
@@ -196,6 +200,16 @@ export class FakeStorage {
     });
     const began = Date.now();
     log.startedAt = began;
+    this.maxSending = Math.max(this.maxSending, ++this.sending);
+    try {
+      await this.pour(res, bytes, start, end, log, served, cap, began, cutShort);
+    } finally {
+      this.sending--;
+    }
+  }
+
+  private async pour(res: ServerResponse, bytes: Buffer, start: number, end: number, log: StorageRequest, served: (n: number) => void, cap: number | undefined, began: number, cutShort: boolean): Promise<void> {
+    const piece = 64 * 1024;
     let sent = 0;
     for (let at = start; at < end; ) {
       if (res.destroyed) return;
