@@ -36,7 +36,8 @@ test('a connection keeps one socket for its chunks and pipelines the next reques
 
   expect(result.hashes.SHA256).toBe(sha256(bytes));
   expect(readFileSync(partPath).equals(bytes)).toBe(true);
-  expect(storage.bytesServed).toBe(bytes.length);
+  // Nothing fetched twice, beyond what the server had written of the open-ended first answer when it was cut.
+  expect(storage.bytesServed).toBeLessThan(bytes.length + MIB);
 
   // The first request is open-ended (it learns the size) and is cut at the first chunk's end, so its socket goes;
   // every later, bounded request came over one of the two connections' own sockets.
