@@ -201,10 +201,18 @@ export class FakeStorage {
     const began = Date.now();
     log.startedAt = began;
     this.maxSending = Math.max(this.maxSending, ++this.sending);
+    // A body ends when it is all sent or when the client drops the connection (noticed at once, not at the
+    // next paced piece: a client that cut an answer and asked elsewhere did not have two at once).
+    let ended = false;
+    const bodyEnded = () => {
+      if (!ended) this.sending--;
+      ended = true;
+    };
+    res.once('close', bodyEnded);
     try {
       await this.pour(res, bytes, start, end, log, served, cap, began, cutShort);
     } finally {
-      this.sending--;
+      bodyEnded();
     }
   }
 
