@@ -66,9 +66,15 @@ export interface StorageRequest {
   status: number;
   /** When it arrived, and when its response ended or its connection closed (ms since epoch): which ranges were in flight together. */
   at: number;
+  /** When its body started: a request pipelined behind another on its connection waits for that one's end. */
+  startedAt?: number;
   closedAt?: number;
   /** Body bytes written for it. */
   bytes: number;
+  /** The client's port: requests with the same port came over one kept-alive connection. */
+  port: number | undefined;
+  /** It arrived while the answer before it on its connection was still being sent (HTTP pipelining). */
+  pipelined: boolean;
 }
 
 export class FakeStorage {
@@ -77,6 +83,9 @@ export class FakeStorage {
   faults: StorageFaults = {};
   /** Body bytes written to sockets, all requests together. */
   bytesServed = 0;
+  /** Bodies being sent now, and the most at once: how many capped streams a client really had. */
+  sending = 0;
+  maxSending = 0;
   private readonly secret = randomBytes(8).toString('hex');
   private readonly usedSignatures = new Set<string>();
 
@@ -125,7 +134,7 @@ export class FakeStorage {
     const url = new URL(req.url ?? '/', 'http://x');
     const at = Date.now();
     const record = (status: number) => {
-      const r: StorageRequest = { path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, authorization: req.headers.authorization, status, at, bytes: 0 };
+      const r: StorageRequest = { path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, authorization: req.headers.authorization, status, at, bytes: 0, port: req.socket.remotePort, pipelined: !res.socket };
       this.requests.push(r);
       res.once('close', () => (r.closedAt = Date.now()));
       return r;
@@ -182,9 +191,33 @@ export class FakeStorage {
       this.bytesServed += n;
       log.bytes += n;
     };
-    const piece = 64 * 1024;
     const cap = rate ?? this.faults.bytesPerSecond;
+    // The cap is per connection: an answer pipelined behind another starts its clock once it has the
+    // socket (node holds it back until the answer before it ends), so waiting in line earns no burst.
+    if (!res.socket) await new Promise<void>((resolve) => {
+      res.once('socket', () => resolve());
+      res.once('close', () => resolve());
+    });
     const began = Date.now();
+    log.startedAt = began;
+    this.maxSending = Math.max(this.maxSending, ++this.sending);
+    // A body ends when it is all sent or when the client drops the connection (noticed at once, not at the
+    // next paced piece: a client that cut an answer and asked elsewhere did not have two at once).
+    let ended = false;
+    const bodyEnded = () => {
+      if (!ended) this.sending--;
+      ended = true;
+    };
+    res.once('close', bodyEnded);
+    try {
+      await this.pour(res, bytes, start, end, log, served, cap, began, cutShort);
+    } finally {
+      bodyEnded();
+    }
+  }
+
+  private async pour(res: ServerResponse, bytes: Buffer, start: number, end: number, log: StorageRequest, served: (n: number) => void, cap: number | undefined, began: number, cutShort: boolean): Promise<void> {
+    const piece = 64 * 1024;
     let sent = 0;
     for (let at = start; at < end; ) {
       if (res.destroyed) return;

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { findRootOf } from '../../core/library';
 import { getOne, parseFileSelector, MAX_CONNECTIONS, type GetResult, type OnConflict } from '../../core/download';
+import { mark } from '../../core/download/timeline';
 import { MODEL_KINDS, type ModelKind } from '../../core/probe/types';
 import { closeLibrary, openLibrary } from '../library-helpers';
 import { byteProgress, formatBytes, interruptSignal, printable, printJsonLine, reportError } from '../output';
@@ -51,7 +52,9 @@ export function registerGet(program: Command): void {
       const selector = parseFileSelector(flags.file);
       const root = flags.to ? resolve(flags.to) : await findRootOf(process.cwd());
       if (!root) throw new Error('where to? give --to ROOT (a library folder)');
+      mark('cli-action');
       const lib = await openLibrary([root], false);
+      mark('library-open');
       const interrupt = interruptSignal();
       const secrets = [process.env.CIVITAI_TOKEN, process.env.HF_TOKEN, process.env.HUGGING_FACE_HUB_TOKEN].filter((s): s is string => !!s && s.length >= 4);
       const scrub = (text: string) => secrets.reduce((t, s) => t.split(s).join('<token>'), printable(text));
@@ -98,6 +101,7 @@ export function registerGet(program: Command): void {
       } finally {
         interrupt.dispose();
         await closeLibrary(lib);
+        mark('library-closed');
       }
     });
 }

@@ -29,6 +29,7 @@ import { statePathFor } from './part-state';
 import { planDownload, type DownloadPlan } from './plan';
 import { parseSource, type FileSelector } from './source';
 import { transfer, type TransferProgress } from './transfer';
+import { mark } from './timeline';
 
 export type OnConflict = 'skip' | 'rename';
 
@@ -63,8 +64,10 @@ export const MAX_CONNECTIONS = 8;
 
 export async function getOne(library: Library, input: string, options: GetOptions): Promise<GetResult> {
   const env = options.env ?? process.env;
+  mark('get-start');
   const source = parseSource(input, env);
   const plan = await planDownload(source, { client: library.civitai, env, selector: options.selector, signal: options.signal });
+  mark('planned');
 
   const already = plan.sha256 ? findBySha(library, plan.sha256) : undefined;
   if (already) return { status: 'exists', input, path: already.absolute, sha256: plan.sha256! };
@@ -81,6 +84,7 @@ export async function getOne(library: Library, input: string, options: GetOption
   name = basename(target);
   const partPath = `${target}.part`;
   options.onStart?.({ name, path: target, size: plan.size });
+  mark('placed');
 
   let linkedSha: string | undefined;
   let repoCommit: string | undefined;
@@ -149,6 +153,7 @@ export async function getOne(library: Library, input: string, options: GetOption
   const real = await checkedTarget(root, target);
   if (await lstatOrNull(real)) throw new DownloadError('exists', `${real}: appeared while downloading; the download is kept in ${partPath}`);
   const lastByte = Date.now();
+  mark('verified');
   await putInPlace(partPath, real, options.signal);
   await unlink(statePathFor(partPath)).catch(() => undefined);
   const model = await library.addDownloaded({
@@ -159,6 +164,7 @@ export async function getOne(library: Library, input: string, options: GetOption
     nsfwLevel: options.nsfwLevel ?? 2,
     huggingFace: plan.huggingFace ? { ...originOf(plan.huggingFace), ...(repoCommit ? { commit: repoCommit } : {}), ...(await card) } : undefined,
   });
+  mark('indexed');
   return {
     status: 'downloaded',
     input,

@@ -23,6 +23,8 @@ export interface HopRequest {
   signal?: AbortSignal;
   /** Headers and first body byte must arrive within this long. */
   timeoutMs: number;
+  /** A dispatcher of the caller's for a hop (a download connection's own socket); else the policy's. */
+  dispatcherFor?: (url: URL) => Dispatcher | undefined;
   /** Called with each redirect response (HuggingFace puts the file's SHA-256 in its 302). */
   onRedirect?: (from: URL, headers: Record<string, string | string[] | undefined>) => void;
 }
@@ -49,7 +51,7 @@ export async function requestFollowing(req: HopRequest): Promise<HopResponse> {
         method: 'GET',
         headers,
         signal: req.signal,
-        dispatcher: req.policy.dispatcherFor(url),
+        dispatcher: req.dispatcherFor?.(url) ?? req.policy.dispatcherFor(url),
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
       });

@@ -34,6 +34,8 @@ import { header, requestFollowing, type Credentials, type HopResponse } from './
 import { addRange, contiguousEnd, missingRanges, readPartState, statePathFor, writePartState, type PartState } from './part-state';
 import { classifyFailure } from './status-errors';
 import { GrowingPart } from './growing-part';
+import { mark } from './timeline';
+import { DownloadConnection } from './connection';
 
 
 export interface TransferProgress {
@@ -118,25 +120,33 @@ const HASH_BLOCK = 8 * MIB;
  * VMs) is paid once per MiB, not once per 64 KiB network read.
  */
 const BATCH = 1024 * 1024;
+/**
+ * How long before a body's end (at its measured rate) the next chunk's request goes out, pipelined on
+ * the same connection: more than a request's way through both event loops (7-11 ms measured under the
+ * bench's load), and short enough that the queued request never waits long for its answer to start.
+ */
+const PIPELINE_LEAD_MS = 100;
 
 export async function transfer(opts: TransferOptions): Promise<TransferResult> {
   const stallMs = opts.stallMs ?? 30_000;
   const maxAttempts = opts.maxAttempts ?? 5;
   const baseDelay = opts.baseDelayMs ?? 1_000;
   const statePath = statePathFor(opts.partPath);
+  mark('transfer-start');
   let state = await resumableState(opts, statePath);
+  mark('state-read');
   const limiter = opts.limiter;
 
   /** One GET, with the limiter and the error answers turned into DownloadErrors. */
   let resolvedUrl: string | undefined;
-  const get = async (range: [number, number | null] | null, ifRange: string | undefined, signal: AbortSignal): Promise<HopResponse> => {
+  const get = async (range: [number, number | null] | null, ifRange: string | undefined, signal: AbortSignal, connection?: DownloadConnection): Promise<HopResponse> => {
     for (let attempt = 1; ; attempt++) {
       await limiter?.acquire(signal);
       const headers: Record<string, string> = { 'accept-encoding': 'identity' };
       if (range) headers.range = `bytes=${range[0]}-${range[1] === null ? '' : range[1] - 1}`;
       if (range && ifRange) headers['if-range'] = ifRange;
       const url = resolvedUrl ?? opts.url;
-      const res = await requestFollowing({ url, headers, policy: opts.policy, credentials: opts.credentials, signal, timeoutMs: stallMs, onRedirect: resolvedUrl ? undefined : opts.onRedirect });
+      const res = await requestFollowing({ url, headers, policy: opts.policy, credentials: opts.credentials, signal, timeoutMs: stallMs, onRedirect: resolvedUrl ? undefined : opts.onRedirect, dispatcherFor: connection?.dispatcherFor });
       if (res.statusCode === 200 || res.statusCode === 206 || res.statusCode === 416) {
         limiter?.onSuccess();
         // Later ranges go straight to the storage URL the first answer came from; re-resolved when it expires.
@@ -169,7 +179,9 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     const validator = state?.etag && !state.etag.startsWith('W/') ? state.etag : state?.lastModified;
     // On a resume the size is known: the first answer is bounded to the first chunk, so no bytes beyond it are sent and dropped.
     const firstEnd = state ? Math.min(state.size, firstMissing + chunkSizeFor(state.size, opts.connections)) : null;
+    mark('req-send', { conn: 0, start: firstMissing, end: firstEnd });
     let first = state && firstMissing >= state.size ? null : await get([firstMissing, firstEnd], validator, controller.signal);
+    mark('req-headers', { conn: 0 });
     if (first && first.statusCode === 416) {
       // The saved ranges do not fit the server's file: start over, without a range.
       discard(first.body);
@@ -203,8 +215,13 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     if (!existing) await (await openSafely(opts.partPath, 'create')).close();
     fh = await PartFile.open(opts.partPath, { signal: controller.signal });
     const onDisk = st.done.reduce((n, [a, b]) => n + (b - a), 0);
+    mark('part-open');
     await opts.beforeWrite?.(size, onDisk);
-    if (st.done.length === 0) await fh.truncate(0);
+    mark('free-space');
+    // Only a .part with stale bytes is emptied: on ext4 a truncate to 0, even of an empty file, arms
+    // auto_da_alloc's flush on close, and closing the 1 GiB .part then waited ~300 ms for its writeback
+    // (measured with bench/download-timeline.js; aria2c pays nothing of the kind).
+    if (st.done.length === 0 && existing && existing.size > 0) await fh.truncate(0);
     const resumedFrom = onDisk;
 
     // The hashes follow the written prefix on the engine's worker threads (SHA-256 and AutoV3 each on
@@ -218,6 +235,7 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     });
     hashing.catch(() => undefined);
     stopHashing = (err) => growing.fail(err);
+    mark('hashing-started');
     const file = fh;
     let lastSave = Date.now();
     let bytesSinceSave = 0;
@@ -254,15 +272,25 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
 
     const chunks: Chunk[] = [];
     const chunkSize = chunkSizeFor(size, opts.connections);
+    // The last round of chunks is cut eight times finer. With full-size chunks the connections ended
+    // together on the last round, which freed ~7 chunks of written prefix at once: ~75 ms of hashing
+    // after the last byte, 1 GiB on 8 connections (bench/download-timeline.js). Smaller ones end in
+    // turn, and with the next request pipelined they cost no gap.
+    const tailSize = Math.max(MIB, Math.floor(chunkSize / 8 / MIB) * MIB);
+    const tailFrom = size > 2 * opts.connections * chunkSize ? size - opts.connections * chunkSize : size;
     for (const [a, b] of missingRanges(st.done, size)) {
-      for (let s = a; s < b; s += chunkSize) chunks.push({ start: s, pos: s, end: Math.min(b, s + chunkSize), attempts: 0, running: false });
+      for (let s = a; s < b; ) {
+        const e = Math.min(b, s < tailFrom ? Math.min(s + chunkSize, tailFrom) : s + tailSize);
+        chunks.push({ start: s, pos: s, end: e, attempts: 0, running: false });
+        s = e;
+      }
     }
     let failure: Error | undefined;
 
     /** Writes a chunk's bytes from one response body until the chunk ends (its end may move down: a split). */
-    const pour = async (chunk: Chunk, res: HopResponse, staging: Staging) => {
+    const pour = async (chunk: Chunk, res: HopResponse, staging: Staging, conn: number, onNearEnd?: () => void) => {
       try {
-        await pourBody(chunk, res, staging);
+        await pourBody(chunk, res, staging, conn, onNearEnd);
       } catch (err) {
         if (failure || controller.signal.aborted || !isNetworkError(err)) throw err;
         throw new DownloadError('short_body', `${urlForMessage(opts.url)}: the connection ended ${chunk.end - chunk.pos} bytes early (${(err as Error).message})`, true);
@@ -272,7 +300,8 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
         throw new DownloadError('short_body', `${urlForMessage(opts.url)}: the connection ended ${chunk.end - chunk.pos} bytes early`, true);
       }
     };
-    const pourBody = async (chunk: Chunk, res: HopResponse, staging: Staging) => {
+    /** `onNearEnd` is called once, when what is left of the chunk would take PIPELINE_LEAD_MS at this body's rate. */
+    const pourBody = async (chunk: Chunk, res: HopResponse, staging: Staging, conn: number, onNearEnd?: () => void) => {
       // Received bytes are copied into one of the connection's two staging buffers, and a full one is
       // written while the other fills: the socket is read on during the write's thread-pool round trip
       // (with one buffer the connection stalled once per batch, and one connection ran at a third of
@@ -309,12 +338,27 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
         w.catch(() => undefined);
         writing = w;
       };
+      let firstAt = 0;
+      let bodyBytes = 0;
       try {
         for await (const data of res.body as AsyncIterable<Buffer>) {
           if (failure) break;
           const take = Math.min(data.length, chunk.end - queuedEnd());
           if (take <= 0) break;
-          chunk.lastData = Date.now();
+          const now = Date.now();
+          if (!firstAt) {
+            firstAt = now;
+            mark('first-byte', { conn, start: chunk.pos });
+          }
+          chunk.lastData = now;
+          if (onNearEnd && now - firstAt >= 10) {
+            const left = chunk.end - queuedEnd() - take;
+            if (left <= (bodyBytes / (now - firstAt)) * PIPELINE_LEAD_MS) {
+              onNearEnd();
+              onNearEnd = undefined;
+            }
+          }
+          bodyBytes += take;
           for (let off = 0; off < take; ) {
             const buf = staging[filling];
             const n = Math.min(take - off, buf.length - pendingLen);
@@ -333,7 +377,10 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
       }
     };
 
-    const running = () => chunks.filter((c) => c.running).length;
+    /** Connections receiving (a chunk whose request is queued behind another is not one). */
+    const running = () => chunks.filter((c) => c.running && c.body).length;
+    /** The first chunk no connection has taken: handing out in file order keeps the written prefix growing from the front. */
+    const nextChunk = (): Chunk | undefined => chunks.filter((c) => !c.running && c.pos < c.end).sort((a, b) => a.pos - b.pos)[0];
 
     /** Half of the biggest running chunk, when one is worth splitting. */
     const split = (): Chunk | undefined => {
@@ -348,55 +395,99 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
       return piece;
     };
 
-    const worker = async (initial?: HopResponse) => {
+    /** One chunk's ranged GET on a connection, its answer checked against the file it is part of. */
+    const requestChunk = async (chunk: Chunk, connection: DownloadConnection, conn: number): Promise<HopResponse> => {
+      const from = chunk.pos;
+      mark('req-send', { conn, start: from, end: chunk.end });
+      const r = await get([from, chunk.end], st.etag ?? st.lastModified, controller.signal, connection);
+      mark('req-headers', { conn });
+      if (r.statusCode === 200) {
+        discard(r.body);
+        throw new DownloadError('changed_on_server', `${urlForMessage(opts.url)}: the server stopped taking ranges (or the file changed); run get again to start over`);
+      }
+      if (r.statusCode !== 206 || totalFromContentRange(header(r.headers, 'content-range')) !== size || rangeStart(header(r.headers, 'content-range')) !== from) {
+        discard(r.body);
+        throw new DownloadError('changed_on_server', `${urlForMessage(opts.url)}: the file changed on the server during the download; run get again to start over`);
+      }
+      return r;
+    };
+
+    const worker = async (conn: number, initial?: HopResponse) => {
       let res = initial;
       const staging: Staging = [Buffer.allocUnsafeSlow(BATCH), Buffer.allocUnsafeSlow(BATCH)];
-      for (;;) {
-        if (failure || controller.signal.aborted) {
-          discard(res?.body);
-          return;
-        }
-        let chunk = chunks.filter((c) => !c.running && c.pos < c.end).sort((a, b) => a.pos - b.pos)[0];
-        if (!chunk && !res) chunk = split()!;
-        if (!chunk) {
-          discard(res?.body);
-          return;
-        }
-        chunk.running = true;
-        try {
-          if (!res) {
-            const r = await get([chunk.pos, chunk.end], st.etag ?? st.lastModified, controller.signal);
-            if (r.statusCode === 200) {
-              discard(r.body);
-              throw new DownloadError('changed_on_server', `${urlForMessage(opts.url)}: the server stopped taking ranges (or the file changed); run get again to start over`);
-            }
-            if (r.statusCode !== 206 || totalFromContentRange(header(r.headers, 'content-range')) !== size || rangeStart(header(r.headers, 'content-range')) !== chunk.pos) {
-              discard(r.body);
-              throw new DownloadError('changed_on_server', `${urlForMessage(opts.url)}: the file changed on the server during the download; run get again to start over`);
-            }
-            res = r;
-          }
-          chunk.body = res.body;
-          chunk.lastData = Date.now();
-          await pour(chunk, res, staging);
-          chunk.attempts = 0;
-        } catch (err) {
-          discard(res?.body);
-          if (controller.signal.aborted) return;
-          const retryable = err instanceof DownloadError ? err.retryable : isNetworkError(err);
-          chunk.attempts++;
-          if (!retryable || chunk.attempts >= maxAttempts) {
-            failure ??= err instanceof DownloadError || !isNetworkError(err) ? (err as Error) : new DownloadError('network', `${urlForMessage(opts.url)}: ${(err as Error).message}`);
-            controller.abort(failure);
+      const connection = new DownloadConnection(opts.policy);
+      /** The next chunk, its request pipelined behind the running one on this connection. */
+      let queued: { chunk: Chunk; res: Promise<HopResponse> } | undefined;
+      const queueNext = () => {
+        if (queued || failure || controller.signal.aborted) return;
+        const next = nextChunk();
+        if (!next) return;
+        next.running = true;
+        const p = requestChunk(next, connection, conn);
+        p.catch(() => undefined);
+        queued = { chunk: next, res: p };
+      };
+      /** A queued request goes back to the pile uncharged (its socket failed or the transfer stops). */
+      const dropQueued = () => {
+        const q = queued;
+        queued = undefined;
+        if (!q) return;
+        q.chunk.running = false;
+        q.res.then((r) => discard(r.body), () => undefined);
+      };
+      try {
+        for (;;) {
+          if (failure || controller.signal.aborted) {
+            discard(res?.body);
             return;
           }
-          chunk.running = false;
-          await sleep(backoffDelay(chunk.attempts, baseDelay, 30_000), controller.signal).catch(() => undefined);
-        } finally {
-          chunk.running = false;
-          chunk.body = undefined;
-          res = undefined;
+          let chunk: Chunk | undefined;
+          let pending: Promise<HopResponse> | undefined;
+          if (queued) {
+            ({ chunk, res: pending } = queued);
+            queued = undefined;
+          } else {
+            chunk = nextChunk();
+            if (!chunk && !res) chunk = split();
+          }
+          if (!chunk) {
+            discard(res?.body);
+            return;
+          }
+          chunk.running = true;
+          // The first answer came through the shared agent, on another socket: a request queued here
+          // would be answered beside it, a ninth stream, so that chunk is fetched without one.
+          const pipelined = !res;
+          try {
+            res ??= await (pending ?? requestChunk(chunk, connection, conn));
+            chunk.body = res.body;
+            chunk.lastData = Date.now();
+            await pour(chunk, res, staging, conn, pipelined ? queueNext : undefined);
+            mark('last-byte', { conn, start: chunk.start, end: chunk.end });
+            chunk.attempts = 0;
+          } catch (err) {
+            discard(res?.body);
+            // The queued request shared the socket that just failed.
+            dropQueued();
+            if (controller.signal.aborted) return;
+            const retryable = err instanceof DownloadError ? err.retryable : isNetworkError(err);
+            chunk.attempts++;
+            if (!retryable || chunk.attempts >= maxAttempts) {
+              failure ??= err instanceof DownloadError || !isNetworkError(err) ? (err as Error) : new DownloadError('network', `${urlForMessage(opts.url)}: ${(err as Error).message}`);
+              controller.abort(failure);
+              return;
+            }
+            chunk.running = false;
+            await sleep(backoffDelay(chunk.attempts, baseDelay, 30_000), controller.signal).catch(() => undefined);
+          } finally {
+            chunk.running = false;
+            chunk.body = undefined;
+            res = undefined;
+          }
         }
+      } finally {
+        dropQueued();
+        connection.close();
       }
     };
 
@@ -405,17 +496,17 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     if (first && !ranged) {
       chunks.length = 0;
       chunks.push({ start: 0, pos: 0, end: size, attempts: maxAttempts - 1, running: false });
-      workers = [worker(first)];
+      workers = [worker(0, first)];
     } else {
       const firstChunk = chunks[0];
       if (first && firstChunk && rangeStart(header(first.headers, 'content-range')) === firstChunk.pos) {
         // The open-ended first answer is cut at the first chunk's end.
-        workers = [worker(first)];
+        workers = [worker(0, first)];
       } else {
         discard(first?.body);
         workers = [];
       }
-      for (let i = workers.length; i < Math.max(1, opts.connections); i++) workers.push(worker());
+      for (let i = workers.length; i < Math.max(1, opts.connections); i++) workers.push(worker(i));
     }
     // The stall timeout, per connection: a body silent for stallMs is dropped and its range asked again
     // (undici's own body timeout ticks about once a second, too coarse for short limits).
@@ -439,14 +530,18 @@ export async function transfer(opts: TransferOptions): Promise<TransferResult> {
     if (failure) throw failure;
     if (contiguousEnd(st.done) < size && size > 0) throw new DownloadError('short_body', `${urlForMessage(opts.url)}: ${size - contiguousEnd(st.done)} bytes missing`, true);
     const lastByteAt = Date.now();
+    mark('workers-done');
     const { hashes } = await hashing;
+    mark('hash-done');
     return { size, hashes, fetched: received, resumedFrom, hashTailMs: Date.now() - lastByteAt, hashWarning };
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     // A hash read still waiting for bytes that will not come fails, so the engine lets go of the .part.
     stopHashing?.(new CancelledError(urlForMessage(opts.url)));
     await engine.close().catch(() => undefined);
+    mark('engine-closed');
     await fh?.close().catch(() => undefined);
+    mark('part-closed');
   }
 }
 

@@ -18,7 +18,7 @@
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
-import type { Agent } from 'undici';
+import type { Agent, Client } from 'undici';
 import { resolveConfig, type CivitaiOptions } from '../civitai/config';
 import { ModeldeckError } from '../errors';
 
@@ -105,6 +105,17 @@ export class OutboundPolicy {
     const { Agent } = undici();
     if (this.isExempt(url)) return (this.plainAgent ??= new Agent({ keepAliveTimeout: 4_000 }));
     return (this.guardedAgent ??= new Agent({ keepAliveTimeout: 4_000, connect: { lookup: guardedLookup } }));
+  }
+
+  /**
+   * One connection of its own to a checked URL's origin (a download's connection: one socket kept
+   * alive across its ranges, `pipelining` requests on it at once), with the same address guard as
+   * `dispatcherFor`. The caller closes it.
+   */
+  connectionTo(url: URL, pipelining: number): Client {
+    const { Client } = undici();
+    const connect = this.isExempt(url) ? undefined : { lookup: guardedLookup };
+    return new Client(url.origin, { keepAliveTimeout: 4_000, pipelining, ...(connect ? { connect } : {}) });
   }
 
   async close(): Promise<void> {
