@@ -9,7 +9,7 @@
 // (BENCH_DOWNLOAD_MIB, default 1024; BENCH_TIMELINE_VERBOSE=1 lists every request).
 'use strict';
 const { spawn } = require('node:child_process');
-const { randomBytes, createHash } = require('node:crypto');
+const { createHash } = require('node:crypto');
 const { mkdirSync, mkdtempSync, rmSync, readFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
@@ -23,20 +23,8 @@ const CONNS = 8;
 const BIN = join(__dirname, '..', 'bin', 'modeldeck.js');
 const RUNS = Number(process.argv[2] || 1);
 
-function safetensors(size) {
-  const header = Buffer.from(JSON.stringify({ __metadata__: { ss_network_module: 'networks.lora' }, 'bulk.weight': { dtype: 'U8', shape: [0], data_offsets: [0, 0] } }));
-  const pad = (8 - (header.length % 8)) % 8;
-  const h = Buffer.concat([header, Buffer.alloc(pad, 0x20)]);
-  const tensor = size - 8 - h.length;
-  const json = Buffer.from(JSON.stringify({ __metadata__: { ss_network_module: 'networks.lora' }, 'bulk.weight': { dtype: 'U8', shape: [tensor], data_offsets: [0, tensor] } }));
-  const pad2 = (8 - ((8 + json.length) % 8)) % 8;
-  const hh = Buffer.concat([json, Buffer.alloc(pad2, 0x20)]);
-  const out = Buffer.allocUnsafe(size);
-  out.writeBigUInt64LE(BigInt(hh.length), 0);
-  hh.copy(out, 8);
-  for (let at = 8 + hh.length; at < size; at += 64 * MIB) randomBytes(Math.min(64 * MIB, size - at)).copy(out, at);
-  return out;
-}
+// The same test file as bench/download.js: a safetensors header and random tensor bytes.
+const { safetensors } = require('./download');
 
 function run(cmd, args, env) {
   return new Promise((resolve) => {

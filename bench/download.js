@@ -183,7 +183,10 @@ async function main() {
   for (const [text, ok] of results) console.log(`${ok ? 'ok  ' : 'FAIL'} ${text}`);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+module.exports = { safetensors };
+
+if (require.main === module)
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
