@@ -103,6 +103,40 @@ describe('the kept first window', () => {
     session.close();
   });
 
+  test('a first window asked for at once, before the kept one was read, is answered from it while the library is held', async () => {
+    const root = await scannedLibrary(30);
+    const live = await keepFirstWindow(root, 60);
+
+    const fe = new MemoryFrontEnd();
+    const held = heldLibrary(root);
+    const session = ModelSession.open(fe.host, [root], held.library);
+    // As the page does now: in the same turn as the comm opened, before the summary said anything.
+    expect(fe.state(session.id).summary?.preview).toBeUndefined();
+    sendWindow(fe, session.id, 'at-once', 0, 60, 1);
+    const first = await fe.waitFor(() => replyTo(fe, session.id, 'at-once'));
+    expect(session.library).toBeNull();
+    expect(first.ok).toBe(true);
+    expect(first.result.cards).toEqual(live);
+    held.release();
+    await session.ready;
+    session.close();
+  });
+
+  test('with nothing kept, a first window asked for at once is answered when the library has loaded', async () => {
+    const root = await scannedLibrary(5);
+    const fe = new MemoryFrontEnd();
+    const held = heldLibrary(root);
+    const session = ModelSession.open(fe.host, [root], held.library);
+    sendWindow(fe, session.id, 'at-once', 0, 60, 1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(replyTo(fe, session.id, 'at-once')).toBeUndefined();
+    held.release();
+    const first = await fe.waitFor(() => replyTo(fe, session.id, 'at-once'));
+    expect(first.result).toMatchObject({ total: 5, library: 5 });
+    expect(first.result.cards).toHaveLength(5);
+    session.close();
+  });
+
   test("the kept cards' previews asked for before the library loads are sent once it has loaded, not refused", async () => {
     const root = join(tmp.path, `lib-${++serial}`);
     for (let i = 0; i < 3; i++) {

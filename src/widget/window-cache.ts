@@ -71,7 +71,7 @@ export class WindowCache extends Emitter {
     this.key = queryKey(query);
   }
 
-  /** Starts listening and asks for the first window (once the library is ready). */
+  /** Starts listening and asks for the first window (the kernel answers once it can: from a kept window or the loaded library). */
   start(): void {
     if (!this.stopListening) this.stopListening = this.host.onCustom((c) => this.onCustom(c));
     this.started = true;

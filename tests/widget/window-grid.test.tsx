@@ -5,7 +5,9 @@
 import type { GridQuery, ReplyMessage, WindowRequest } from '../../src/kernel/protocol';
 import { DEFAULT_QUERY } from '../../src/widget/filter';
 import { BLOCK, WindowCache, type WindowHost } from '../../src/widget/window-cache';
-import { card, field, input, openPanel, settle, type Panel } from './helpers';
+import { RESYNC_DELAY_MS } from '../../src/widget/components/ModelsPanel';
+import { act } from 'preact/test-utils';
+import { card, field, flush, input, openPanel, settle, type Panel } from './helpers';
 
 let panel: Panel;
 afterEach(() => panel?.close());
@@ -13,12 +15,13 @@ afterEach(() => panel?.close());
 const many = (n: number) => Array.from({ length: n }, (_, i) => card(i));
 
 describe('the grid over windows', () => {
-  it('asks for its first window when the kernel has a kept one (summary.preview), not again when the library is ready', async () => {
+  it('asks for its first window as soon as it shows (before the library is ready), once, and shows the answer', async () => {
     const loading = { ready: false, models: 0, bytes: 0, byStatus: {}, byKind: {}, civitai: true, tokenSet: false, lastScan: null };
     panel = await openPanel({ summary: loading }, { autoWindows: false });
     panel.models(many(300));
     await settle();
-    expect(panel.comm.requests('window')).toHaveLength(0);
+    // Asked at once: waiting for the summary to say the kernel can answer cost a round trip before the first card.
+    expect(panel.comm.requests('window')).toHaveLength(1);
     expect(panel.el.querySelector('.md-empty')!.textContent).toContain('Loading the library');
 
     panel.update({ summary: { ...loading, models: 300, preview: true } });
@@ -32,6 +35,22 @@ describe('the grid over windows', () => {
     await settle();
     expect(panel.comm.requests('window')).toHaveLength(1);
     expect(panel.titles()[0]).toBe('Model 00000');
+  });
+
+  it('asks again when no answer came a moment after the kernel said it can answer (a lost request)', async () => {
+    const loading = { ready: false, models: 0, bytes: 0, byStatus: {}, byKind: {}, civitai: true, tokenSet: false, lastScan: null };
+    panel = await openPanel({ summary: loading }, { autoWindows: false });
+    panel.models(many(300));
+    await settle();
+    expect(panel.comm.requests('window')).toHaveLength(1);
+    // Still loading: waiting is not a lost request. (A wait due after the resync timer's: timers run in order.)
+    await act(() => flush(RESYNC_DELAY_MS + 100));
+    expect(panel.comm.requests('window')).toHaveLength(1);
+    panel.update({ summary: { ...loading, models: 300, ready: true } });
+    await settle();
+    await act(() => flush(RESYNC_DELAY_MS + 100));
+    await settle();
+    expect(panel.comm.requests('window')).toHaveLength(2);
   });
 
   it('asks for the window it scrolls to, shows placeholders until it comes, and keeps windows it saw', async () => {

@@ -19,7 +19,7 @@ const PREVIEW_READS = 4;
 
 export async function handleRequest(session: ModelSession, request: PanelRequest, buffers: readonly Uint8Array[]): Promise<unknown> {
   // While the library loads, the kept first window answers what it holds (first-window.ts).
-  const early = request.type === 'window' ? session.windowBeforeReady(request) : null;
+  const early = request.type === 'window' ? await session.windowBeforeReady(request) : null;
   if (early) return early;
   const lib = await session.ready;
   switch (request.type) {

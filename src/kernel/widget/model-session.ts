@@ -113,6 +113,8 @@ export class ModelSession {
   private lastUpdates: UpdatesResult | null = null;
   /** The first window the last panel on this library kept, until the library has loaded. */
   private firstWindow: KeptWindow | null = null;
+  /** Settles once the kept first window was read (or found missing). */
+  private readonly firstWindowRead: Promise<void>;
   private readonly firstWindowCache: boolean;
   private readonly firstWindowSaveMs: number;
   private firstWindowTimer: NodeJS.Timeout | null = null;
@@ -139,7 +141,7 @@ export class ModelSession {
     this.comm = host.openComm(WIDGET_COMM_TARGET, { state: this.state, buffer_paths: [] }, { metadata: { version: WIDGET_PROTOCOL_VERSION } });
     this.comm.onMessage((data, buffers) => this.onMessage(data, buffers));
     this.comm.onClose(() => this.detach());
-    if (this.firstWindowCache) void this.loadFirstWindow(roots);
+    this.firstWindowRead = this.firstWindowCache ? this.loadFirstWindow(roots).catch(() => undefined) : Promise.resolve();
     this.ready = library.then(
       (lib) => {
         try {
@@ -266,8 +268,15 @@ export class ModelSession {
     return result;
   }
 
-  /** Before the library has loaded: the answer from the kept first window, when it holds what the request asks. */
-  windowBeforeReady(request: WindowRequest): WindowResult | null {
+  /**
+   * Before the library has loaded: the answer from the kept first window, when
+   * it holds what the request asks. The page asks for its first window as soon
+   * as it shows (not after the summary says the window was found: that cost a
+   * round trip), so a request may come while the kept window is still being
+   * read: it waits for that read, or for the library if it comes first.
+   */
+  async windowBeforeReady(request: WindowRequest): Promise<WindowResult | null> {
+    if (!this.lib) await Promise.race([this.firstWindowRead, this.ready.catch(() => undefined)]);
     if (this.lib || !this.firstWindow) return null;
     this.openingQuery ??= request.query;
     const result = this.firstWindow.answer(request);

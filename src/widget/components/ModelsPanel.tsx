@@ -49,16 +49,19 @@ export function ModelsPanel({ model }: { model: PanelClient }) {
   const updatesById = useMemo(() => new Map<string, UpdateInfo>((updates?.updates ?? []).flatMap((u) => u.ids.map((id) => [id, u] as [string, UpdateInfo]))), [updates]);
   const noticeTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
-  // The first window is asked for once the library is ready, or sooner when the kernel kept the last panel's first
-  // window (`preview`); a view without an answer a moment later asks again.
-  const canAsk = !!(summary?.ready || summary?.preview);
+  // The first window is asked for at once: the kernel answers from the window it kept for this library (first-window.ts)
+  // or once the library has loaded. Asking only after the summary said so cost a round trip before the first card.
   useEffect(() => {
-    if (!canAsk) return;
     cache.start();
+    return () => cache.stop();
+  }, [cache]);
+  // A view with no answer a moment after the kernel said it can answer (a reconnect lost the request) asks again.
+  const canAnswer = !!(summary?.ready || summary?.preview);
+  useEffect(() => {
+    if (!canAnswer) return;
     const t = setTimeout(() => cache.received || cache.reload(), RESYNC_DELAY_MS);
     return () => clearTimeout(t);
-  }, [cache, canAsk]);
-  useEffect(() => () => cache.stop(), [cache]);
+  }, [cache, canAnswer]);
   useEffect(() => cache.setUpdates(updatesById), [cache, updatesById]);
   useEffect(() => cache.setQuery(query), [cache, query]);
 
@@ -143,7 +146,7 @@ export function ModelsPanel({ model }: { model: PanelClient }) {
         <CardGrid model={model} cards={source} onRange={onRange} resetKey={queryKey(query)} nsfwLevel={nsfwLevel} revealed={revealed} busyIds={busyIds} updates={updatesById} onAction={onAction} onCopy={onCopy} />
       ) : (
         <div class="md-empty">
-          {!canAsk || (!cache.received && cache.pending)
+          {!canAnswer || (!cache.received && cache.pending)
             ? 'Loading the library…'
             : total === 0
               ? 'No models yet. Put model files in the library folder and press Scan.'
