@@ -6,8 +6,9 @@
 // the browser and jupyter_server: 20 Mbit/s and 40 ms each way by default;
 // LINK_MBIT, LINK_DELAY_MS change it, LINK=0 measures plain loopback).
 //   - first cards: from the start of the cell that calls show() (execute_request
-//     sent) to the first painted cards; measured once on a library no panel has
-//     shown yet ("nothing kept") and then REPS times in fresh kernels after a
+//     sent) to the first painted cards; measured on a library no panel has
+//     shown yet ("nothing kept"; COLD_REPS times, default 1, the kept file
+//     deleted before each) and then REPS times in fresh kernels after a
 //     panel kept its first window beside the index (src/kernel/widget/first-window.ts),
 //     as every later show() of an unchanged library finds it; and once more after
 //     a terminal changed the index (`modeldeck link` of one model, a real CLI
@@ -47,6 +48,8 @@ const TARGET_RSS_MB = 400;
 const TARGET_HEAP_MB = 150;
 /** show() runs, each in a new kernel (REPS=n to change). */
 const REPS = Number(process.env.REPS) || 2;
+/** show() runs with nothing kept beside the index (COLD_REPS=n; the median counts). */
+const COLD_REPS = Number(process.env.COLD_REPS) || 1;
 
 const KINDS = [
   ['lora', 'Lora', 'LORA'],
@@ -330,17 +333,21 @@ if (require.main === module) (async () => {
       const firsts = [];
       const bytes = [];
       const kept = join(root, INDEX_DIR, 'panel-first-window.cache.json');
-      let cold = null;
+      const colds = [];
       let afterCli = null;
-      for (let rep = 0; rep <= REPS + 1; rep++) {
-        if (rep === REPS + 1) console.log(`modeldeck link from a terminal: ${linkFromTerminal(root)}`);
+      // The runs in order: COLD_REPS with nothing kept (the kept file deleted before each), REPS with it, one after a CLI change.
+      const runs = [...Array(COLD_REPS).fill('cold'), ...Array(REPS).fill('kept'), 'cli'];
+      for (let i = 0; i < runs.length; i++) {
+        const kind = runs[i];
+        if (kind === 'cold') rmSync(kept, { force: true });
+        if (kind === 'cli') console.log(`modeldeck link from a terminal: ${linkFromTerminal(root)}`);
         const warmMs = await openPage();
         const r = await page.evaluate(pageFirstCards, { code, selector: NEWEST_CARD });
-        const label = rep === 0 ? 'nothing kept yet' : rep > REPS ? 'after the terminal changed the index' : `first window kept, run ${rep}/${REPS}`;
+        const label = kind === 'cold' ? `nothing kept yet, run ${i + 1}/${COLD_REPS}` : kind === 'cli' ? 'after the terminal changed the index' : `first window kept, run ${i + 1 - COLD_REPS}/${REPS}`;
         console.log(`${label} (fresh kernel, warm-up ${warmMs} ms): first painted cards ${r.firstCardsMs.toFixed(0)} ms (${r.cards} cards in the DOM), ${(r.bytesBefore / 1e3).toFixed(0)} KB over the websocket before them, first preview ${r.firstPreviewMs.toFixed(0)} ms`);
-        if (rep > REPS) afterCli = r;
-        else if (rep === 0) {
-          cold = r;
+        if (kind === 'cli') afterCli = r;
+        else if (kind === 'cold') {
+          colds.push(r);
           // The panel keeps its first window a moment after showing it; a user's kernel lives that long.
           const until = Date.now() + 60_000;
           while (!existsSync(kept) && Date.now() < until) await page.waitForTimeout(100);
@@ -349,8 +356,9 @@ if (require.main === module) (async () => {
           firsts.push(r.firstCardsMs);
           bytes.push(r.bytesBefore);
         }
-        if (rep <= REPS) await page.evaluate(() => window.e2e.shutdown());
+        if (kind !== 'cli') await page.evaluate(() => window.e2e.shutdown());
       }
+      const cold = { firstCardsMs: median(colds.map((r) => r.firstCardsMs)), bytesBefore: median(colds.map((r) => r.bytesBefore)) };
       await page.waitForTimeout(500);
       const queries = ['aurora', 'neon pixel', 'ember-koi-4', 'jade_style', 'zzz-nothing', ''];
       const keys = [];
@@ -383,7 +391,7 @@ if (require.main === module) (async () => {
     for (const r of results) {
       check(`${r.n}: bytes before first card ${(r.bytes / 1e3).toFixed(0)} KB (< ${TARGET_BYTES / 1e3} KB)`, r.bytes < TARGET_BYTES);
       check(`${r.n}: first cards ${r.first.toFixed(0)} ms after show() (< ${TARGET_FIRST_MS} ms)`, r.first < TARGET_FIRST_MS);
-      check(`${r.n}: first cards of the first show() of the library (nothing kept yet) ${r.cold.toFixed(0)} ms, ${(r.coldBytes / 1e3).toFixed(0)} KB before them (< ${TARGET_FIRST_MS} ms)`, r.cold < TARGET_FIRST_MS);
+      check(`${r.n}: first cards of the first show() of the library (nothing kept yet; median of ${COLD_REPS}) ${r.cold.toFixed(0)} ms, ${(r.coldBytes / 1e3).toFixed(0)} KB before them (< ${TARGET_FIRST_MS} ms)`, r.cold < TARGET_FIRST_MS);
       check(`${r.n}: first cards of the first show() after a terminal changed the index ${r.afterCli.toFixed(0)} ms (< ${TARGET_FIRST_MS} ms)`, r.afterCli < TARGET_FIRST_MS);
       check(`${r.n}: keystroke to updated grid, worst ${r.key.toFixed(0)} ms (< ${TARGET_KEY_MS} ms)`, r.keysOk && r.key < TARGET_KEY_MS);
       check(`${r.n}: scroll jump filled, worst ${r.jump.toFixed(0)} ms (< ${TARGET_SCROLL_MS} ms)`, r.jumpsOk && r.jump < TARGET_SCROLL_MS);

@@ -82,7 +82,7 @@ export class ServeServer {
 
   private constructor(
     private readonly opts: ServeOptions,
-    library: Promise<Library>,
+    library: () => Promise<Library>,
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.log = new EventLog({ maxEvents: this.limits.replayEvents });
@@ -115,7 +115,7 @@ export class ServeServer {
   /** Opens the library and listens; resolves once the port is bound. */
   static async start(opts: ServeOptions): Promise<ServeServer> {
     const roots = opts.roots.map((r) => resolve(r));
-    const server = new ServeServer({ ...opts, roots }, getManager(roots));
+    const server = new ServeServer({ ...opts, roots }, () => getManager(roots));
     await server.listen();
     return server;
   }

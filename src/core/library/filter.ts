@@ -4,7 +4,7 @@
  */
 import type { BaseModel, ModelKind } from '../probe/types';
 import { baseFamily, isLoraFamily } from '../probe/types';
-import type { ModelEntry } from './types';
+import type { EntryPeek, ModelEntry } from './types';
 
 export const MODEL_STATUSES = ['identified', 'not_found', 'unverified', 'manual', 'error', 'pending'] as const;
 export type ModelStatus = (typeof MODEL_STATUSES)[number];
@@ -24,7 +24,7 @@ export interface ModelFilter {
 }
 
 /** Every status that applies to an entry (a manual link is also identified, for instance). */
-export function statusesOf(e: ModelEntry): ModelStatus[] {
+export function statusesOf(e: EntryPeek): ModelStatus[] {
   const out: ModelStatus[] = [];
   if (e.civitai.status === 'found') out.push('identified');
   if (e.civitai.status === 'not_found') out.push('not_found');
@@ -35,7 +35,7 @@ export function statusesOf(e: ModelEntry): ModelStatus[] {
   return out;
 }
 
-export function displayName(e: ModelEntry): string {
+export function displayName(e: Pick<EntryPeek, 'path' | 'civitai'>): string {
   const link = e.civitai.link;
   if (link) return `${link.modelName} ${link.versionName}`.trim();
   const file = e.path.slice(e.path.lastIndexOf('/') + 1);

@@ -9,7 +9,8 @@
  */
 import { HASH_NAMES, type FileHashes } from '../hash/names';
 import { checkEntry } from './entry-schema';
-import { HASH_SOURCES, type CivitaiLink, type CivitaiState, type HashSource, type ModelEntry } from './types';
+import { BASE_MODELS, MODEL_KINDS } from '../probe/types';
+import { HASH_SOURCES, type CivitaiLink, type CivitaiState, type EntryPeek, type HashSource, type ModelEntry } from './types';
 
 /** A row: see `encodeEntry` for the order. */
 export type EntryRow = unknown[];
@@ -202,4 +203,40 @@ function buildEntry(r: unknown[]): ModelEntry {
 
 function isEmptyObject(v: unknown): boolean {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+}
+
+const PEEK_KINDS = new Set<string>(MODEL_KINDS);
+const PEEK_BASES = new Set<string>(BASE_MODELS);
+const PEEK_STATUSES = new Set(['unknown', 'found', 'not_found']);
+
+/**
+ * The few fields of a row the panel's first screen needs, with only the checks
+ * that keep them usable (a path, a size, a known kind and base, a Civitai
+ * status), or null. Cheaper than decodeEntry by the objects it does not build
+ * and the checks it leaves out: a row it accepts may still be one decodeEntry
+ * refuses (a bad hash, say), so what it gives is a first look, not the library.
+ */
+export function peekRow(r: unknown): EntryPeek | null {
+  if (!Array.isArray(r) || r.length < 17) return null;
+  const path: unknown = r[0];
+  const size: unknown = r[1];
+  const kind: unknown = r[7];
+  const baseModel: unknown = r[8];
+  const civitai: unknown = r[12];
+  const manual: unknown = r[13];
+  const warnings: unknown = r[16];
+  if (typeof path !== 'string' || typeof size !== 'number' || !PEEK_KINDS.has(kind as string) || !PEEK_BASES.has(baseModel as string)) return null;
+  if (!Array.isArray(civitai) || !PEEK_STATUSES.has(civitai[0] as string)) return null;
+  if (warnings !== 0 && !Array.isArray(warnings)) return null;
+  if (manual !== 0 && (typeof manual !== 'object' || manual === null)) return null;
+  const c: EntryPeek['civitai'] = { status: civitai[0] as CivitaiState['status'] };
+  const link: unknown = civitai[2];
+  if (Array.isArray(link)) {
+    if (typeof link[2] !== 'string' || typeof link[3] !== 'string') return null;
+    c.link = { modelName: link[2], versionName: link[3] };
+  }
+  if (civitai[3]) c.lastError = civitai[3] as CivitaiState['lastError'];
+  const peek: EntryPeek = { path, size, kind: kind as EntryPeek['kind'], baseModel: baseModel as EntryPeek['baseModel'], verified: r[6] === 1, warnings: warnings || EMPTY, civitai: c };
+  if (manual) peek.manual = manual as ModelEntry['manual'];
+  return peek;
 }

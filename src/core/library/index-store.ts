@@ -28,7 +28,7 @@ import { ensureRealDir, ensureRealDirSync, lstatOrNull, openSafely, openSafelySy
 import { checkEntry } from './entry-schema';
 import { decodeEntry, encodeEntry, type EntryRow } from './index-codec';
 import { readSnapshotRows } from './snapshot-rows';
-import { INDEX_DIR, JOURNAL_FILE, SNAPSHOT_FILE } from './index-files';
+import { INDEX_DIR, JOURNAL_FILE, SNAPSHOT_FILE, openIndexFile, readWhole, type FileIdentity } from './index-files';
 import { LibraryLock, type AcquireOptions } from './lock';
 import type { ModelEntry } from './types';
 
@@ -36,7 +36,6 @@ export { INDEX_DIR };
 /** Bumped when the entry shape changes incompatibly; an index of another format is set aside, not misread. */
 export const INDEX_FORMAT = 1;
 /** A snapshot or journal larger than this is not ours (50,000 models take about 30 MB). */
-const MAX_INDEX_BYTES = 1024 * 1024 * 1024;
 
 interface Snapshot {
   format: number;
@@ -49,12 +48,6 @@ interface Snapshot {
 /** A journal line: an entry written, or a path removed. */
 type JournalLine = { put: ModelEntry } | { del: string };
 
-/** Which version of a file was read: a change of any of these means someone else wrote it. */
-interface FileIdentity {
-  ino: number;
-  size: number;
-  mtimeMs: number;
-}
 
 /**
  * Which version of a root's index: the snapshot's identity and how far into
@@ -485,54 +478,6 @@ export class IndexStore {
     }
     if (damaged) this.loadWarnings.push(`${file}: ${damaged} damaged line(s) skipped`);
     if (dropped.length) this.loadWarnings.push(`${file}: ${dropped.length} invalid entr${dropped.length === 1 ? 'y' : 'ies'} dropped (${dropped[0]}); a rescan restores them`);
-  }
-}
-
-type WholeRead = { kind: 'missing' } | { kind: 'refused'; reason: string } | { kind: 'ok'; text: string; identity: FileIdentity };
-
-type Opened = { kind: 'missing' } | { kind: 'refused'; reason: string } | { kind: 'ok'; fh: FileHandle; identity: FileIdentity };
-
-/** Opens an index file for reading, never through a link, never anything but a regular file of an index's size. */
-async function openIndexFile(file: string): Promise<Opened> {
-  let fh: FileHandle;
-  try {
-    fh = await openSafely(file, 'read');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { kind: 'missing' };
-    if (err instanceof ModeldeckError) return { kind: 'refused', reason: err.message.slice(file.length + 2) };
-    throw new ModeldeckError('index_unreadable', `${file}: cannot read the index (${(err as Error).message})`);
-  }
-  try {
-    const st = await fh.stat();
-    if (st.size > MAX_INDEX_BYTES) {
-      await fh.close();
-      return { kind: 'refused', reason: `${st.size} bytes, too large to be an index` };
-    }
-    return { kind: 'ok', fh, identity: { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs } };
-  } catch (err) {
-    await fh.close();
-    throw err;
-  }
-}
-
-/** Reads an index file from `from` to its end. */
-async function readWhole(file: string, from = 0): Promise<WholeRead> {
-  const opened = await openIndexFile(file);
-  if (opened.kind !== 'ok') return opened;
-  const { fh, identity } = opened;
-  try {
-    const length = Math.max(0, identity.size - from);
-    const buf = Buffer.alloc(length);
-    let n = 0;
-    while (n < length) {
-      const { bytesRead } = await fh.read(buf, n, length - n, from + n);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-    }
-    return { kind: 'ok', text: buf.subarray(0, n).toString('utf8'), identity };
-  } finally {
-    await fh.close();
   }
 }
 

@@ -5,7 +5,7 @@ export { validateExport, EXPORT_FORMAT, type ExportDocument, type ImportReport }
 export { INDEX_DIR } from './index-store';
 export type { ScanOptions } from './scan';
 export type { ScanProgress, ScanReport, ScanWarning, ScanPhase } from './progress';
-export type { ModelEntry, CivitaiLink, CivitaiState, HashSource, ManualOverrides } from './types';
+export type { ModelEntry, EntryPeek, CivitaiLink, CivitaiState, HashSource, ManualOverrides } from './types';
 export { parseKeepRule, type DuplicatesReport, type DuplicateGroup, type DuplicateCopy, type SameVersionGroup, type KeepRule, type CleanupStep } from './dupes';
 export { isEarlyAccess, type UpdatesReport, type ModelUpdate, type UpdateVersion, type UpdateOptions } from './updates';
 export type { TrashItem } from './file-moves';
@@ -13,3 +13,4 @@ export type { UpdateIgnores, HuggingFaceOrigin } from './types';
 export type { TrashEmptyItem, TrashEmptyReport } from './trash-empty';
 export type { CleanupProgress } from './cleanup-progress';
 export { readIndexCache, writeIndexCache, type CachedEntry, type IndexCacheContent } from './index-cache';
+export { peekIndex, type PeekVisitor } from './index-peek';

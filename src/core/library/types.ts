@@ -118,3 +118,19 @@ export interface UpdateIgnores {
   /** The newest ignored version id. */
   version?: number;
 }
+
+/**
+ * What the panel's first screen needs of an entry (its name, kind, base,
+ * size and statuses), read from an index row without building or checking the
+ * whole entry (index-peek.ts). An entry is one too.
+ */
+export interface EntryPeek {
+  path: string;
+  size: number;
+  kind: ModelEntry['kind'];
+  baseModel: ModelEntry['baseModel'];
+  verified: boolean;
+  warnings: readonly string[];
+  manual?: ModelEntry['manual'];
+  civitai: { status: CivitaiState['status']; lastError?: CivitaiState['lastError']; link?: Pick<CivitaiLink, 'modelName' | 'versionName'> };
+}

@@ -141,9 +141,14 @@ export async function loadFirstWindow(roots: string[]): Promise<KeptWindow | nul
   if (!query) return null;
   if (!isCount(total) || !isCount(library) || total > library || cached.entries.length > Math.min(total, FIRST_WINDOW_CARDS)) return null;
   if (!isFacets(facets) || !isSummaryCounts(counts)) return null;
-  const cards = cached.entries.map((e) => gridCardOf({ id: cardId(e.rootIndex, e.entry.path), rootIndex: e.rootIndex, entry: e.entry }));
-  const window: Window = { query, cards, total, library, facets };
-  return new KeptWindow(JSON.stringify(window), query, counts);
+  const sources = cached.entries.map((e) => ({ id: cardId(e.rootIndex, e.entry.path), rootIndex: e.rootIndex, entry: e.entry }));
+  return keptWindowOf({ query, sources, total, library, facets, counts });
+}
+
+/** A first window (kept beside the index, or a first look at it: quick-window.ts) as the session holds it until asked. */
+export function keptWindowOf(w: FirstWindow): KeptWindow {
+  const window: Window = { query: w.query, cards: w.sources.map(gridCardOf), total: w.total, library: w.library, facets: w.facets };
+  return new KeptWindow(JSON.stringify(window), w.query, w.counts);
 }
 
 function isCount(v: unknown): v is number {

@@ -48,6 +48,7 @@ import { DownloadQueue } from './downloads';
 import { defineHidden } from '../../core/hidden-field';
 import { handleMaintenance } from './maintenance-requests';
 import { cacheable, firstWindowOf, loadFirstWindow, saveFirstWindow, type KeptWindow } from './first-window';
+import { quickFirstWindow } from './quick-window';
 import { queryKey } from './query';
 
 export interface ModelSessionOptions {
@@ -124,11 +125,17 @@ export class ModelSession {
   private openingQuery: WindowRequest['query'] | null = null;
 
   /** Opens the widget's comm and starts loading the library; the comm opens before this returns. */
-  static open(host: Pick<SessionCommHost, 'openComm'>, roots: string[], library: Library | Promise<Library>, options: ModelSessionOptions = {}): ModelSession {
-    return new ModelSession(host, roots, Promise.resolve(library), options);
+  /**
+   * `library` is the library, its opening, or a function that opens it. Given
+   * the function, the session opens it only after its first look: the first
+   * window kept beside the index, or else a quick look at the index itself
+   * (quick-window.ts), which would otherwise share the CPU with the load.
+   */
+  static open(host: Pick<SessionCommHost, 'openComm'>, roots: string[], library: Library | Promise<Library> | (() => Promise<Library>), options: ModelSessionOptions = {}): ModelSession {
+    return new ModelSession(host, roots, library, options);
   }
 
-  private constructor(host: Pick<SessionCommHost, 'openComm'>, roots: string[], library: Promise<Library>, options: ModelSessionOptions) {
+  private constructor(host: Pick<SessionCommHost, 'openComm'>, roots: string[], open: Library | Promise<Library> | (() => Promise<Library>), options: ModelSessionOptions) {
     defineHidden(this, 'secrets', (options.secrets ?? []).filter((s) => s.length >= 4));
     this.previewMaxBytes = options.previewMaxBytes ?? PREVIEW_SEND_MAX_BYTES;
     this.indexPollMs = options.indexPollMs ?? 5000;
@@ -141,7 +148,8 @@ export class ModelSession {
     this.comm = host.openComm(WIDGET_COMM_TARGET, { state: this.state, buffer_paths: [] }, { metadata: { version: WIDGET_PROTOCOL_VERSION } });
     this.comm.onMessage((data, buffers) => this.onMessage(data, buffers));
     this.comm.onClose(() => this.detach());
-    this.firstWindowRead = this.firstWindowCache ? this.loadFirstWindow(roots).catch(() => undefined) : Promise.resolve();
+    this.firstWindowRead = this.readFirstWindow(roots, typeof open === 'function').catch(() => undefined);
+    const library = typeof open === 'function' ? this.firstWindowRead.then(open) : Promise.resolve(open);
     this.ready = library.then(
       (lib) => {
         try {
@@ -482,9 +490,14 @@ export class ModelSession {
     }
   }
 
-  /** Reads the kept first window; if it comes before the library, the page may ask for that window at once. */
-  private async loadFirstWindow(roots: string[]): Promise<void> {
-    const kept = await loadFirstWindow(roots);
+  /**
+   * Reads the kept first window, or, when there is none and `quick`, takes a
+   * quick look at the index for the opening window; if it comes before the
+   * library, the page's first request is answered from it.
+   */
+  private async readFirstWindow(roots: string[], quick: boolean): Promise<void> {
+    let kept = this.firstWindowCache ? await loadFirstWindow(roots) : null;
+    if (!kept && quick && !this.lib && !this.closed) kept = await quickFirstWindow(roots);
     if (!kept || this.lib || this.closed) return;
     this.firstWindow = kept;
     this.state.summary = { ...this.state.summary, ...kept.counts, preview: true };

@@ -14,7 +14,7 @@
  * the windows of one query (scrolling) cost a slice.
  */
 import { gridCardOf, type IndexSource } from './cards';
-import { displayName, statusesOf, type ModelEntry } from '../../core/library';
+import { displayName, statusesOf, type EntryPeek, type ModelEntry } from '../../core/library';
 import type { BaseModel, GridCard, GridQuery, ModelCard, ModelKind, ModelStatus, QueryFacets, QuerySort } from '../protocol';
 
 /** Base models in the order of their labels (SD 1.x, SDXL, ...), as the page's menu names them. */
@@ -116,11 +116,15 @@ const maskOf = (status: readonly ModelStatus[]) => {
 const kindOf = (kind: ModelKind) => KIND_AT.get(kind) ?? KINDS.indexOf('unknown');
 const baseOf = (base: BaseModel) => BASE_AT.get(base) ?? BASES.indexOf('unknown');
 
+/** The key the name sort orders an entry by (with its id after it: `byName`); the same as nameKeyOf its card. */
+export function nameKeyOfEntry(e: Pick<EntryPeek, 'path' | 'civitai'>): string {
+  return keyOfTitle(e.civitai.link?.modelName ?? displayName(e));
+}
+
 /** A row of a model given as its source: what sorting, filtering and counting need, read from the entry; no card. */
 function rowOfSource(src: IndexSource): Row {
   const e = src.entry;
-  const title = e.civitai.link?.modelName ?? displayName(e);
-  return { n: -1, kind: kindOf(e.kind), base: baseOf(e.baseModel), mask: maskOf(statusesOf(e)), id: src.id, src, card: null, civitaiType: null, addedAt: e.addedAt, size: e.size, nameKey: keyOfTitle(title) };
+  return { n: -1, kind: kindOf(e.kind), base: baseOf(e.baseModel), mask: maskOf(statusesOf(e)), id: src.id, src, card: null, civitaiType: null, addedAt: e.addedAt, size: e.size, nameKey: nameKeyOfEntry(e) };
 }
 
 function rowOfCard(card: GridCard, civitaiType: string | null): Row {
@@ -181,7 +185,8 @@ function gridOf(r: Row): GridCard {
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const byName = (a: Row, b: Row) => cmp(a.nameKey, b.nameKey) || cmp(a.id, b.id);
+/** The name order: by name key, then by id (ids are unique, so the order is total). */
+export const byName = (a: { nameKey: string; id: string }, b: { nameKey: string; id: string }) => cmp(a.nameKey, b.nameKey) || cmp(a.id, b.id);
 const ORDERS: Record<Exclude<QuerySort, 'update' | 'base'>, (a: Row, b: Row) => number> = {
   name: byName,
   added: (a, b) => a.addedAt - b.addedAt || byName(a, b),

@@ -1,0 +1,82 @@
+/**
+ * A first look at what a root's index holds, without loading it: each entry's
+ * few fields the panel's first screen needs (index-codec's peekRow), and a way
+ * to decode and check, in full, the few entries the caller keeps.
+ *
+ * Why: a panel opened on a library with no kept first window (an index an
+ * older modeldeck wrote, a deleted cache) waited for the whole library to load,
+ * about a second at 100,000 models, most of it building, checking and keeping
+ * every entry. This look parses the same rows and builds almost nothing per
+ * entry, in well under half that (docs/benchmarks.md).
+ *
+ * What it gives is the index as the store would load it (the journal's lines
+ * replace or remove the snapshot's rows for their paths), except for rows the
+ * store would refuse on a check peekRow leaves out: those are counted here.
+ * The caller treats the result as a first look that the loaded library
+ * replaces. Only the layout compact() writes is read this way; false for
+ * anything else (no snapshot, a link, another layout or format), and the
+ * caller waits for the library.
+ */
+import { join } from 'node:path';
+import { lstatOrNull } from '../safe-fs';
+import { checkEntry } from './entry-schema';
+import { decodeEntry, peekRow } from './index-codec';
+import { INDEX_DIR, JOURNAL_FILE, SNAPSHOT_FILE, openIndexFile, readWhole } from './index-files';
+import { INDEX_FORMAT } from './index-store';
+import { readSnapshotRows } from './snapshot-rows';
+import type { EntryPeek, ModelEntry } from './types';
+
+/** Called once per entry: its peek, and its whole entry decoded and checked on demand (null when the store would refuse it). */
+export type PeekVisitor = (peek: EntryPeek, entry: () => ModelEntry | null) => void;
+
+export async function peekIndex(root: string, visit: PeekVisitor): Promise<boolean> {
+  const dir = join(root, INDEX_DIR);
+  const st = await lstatOrNull(dir);
+  if (!st?.isDirectory()) return false;
+  const journal = await journalLines(join(dir, JOURNAL_FILE));
+  if (!journal) return false;
+  const opened = await openIndexFile(join(dir, SNAPSHOT_FILE));
+  if (opened.kind !== 'ok') return false;
+  let read;
+  try {
+    read = await readSnapshotRows(opened.fh, opened.identity.size, (row) => {
+      const peek = peekRow(row);
+      // A path the journal names is the journal's: its last line for that path says what the index holds.
+      if (!peek || journal.has(peek.path)) return;
+      visit(peek, () => {
+        const decoded = decodeEntry(row);
+        return 'entry' in decoded ? decoded.entry : null;
+      });
+    });
+  } finally {
+    await opened.fh.close();
+  }
+  if (read.kind !== 'ok' || read.header.format !== INDEX_FORMAT) return false;
+  for (const entry of journal.values()) if (entry) visit(entry, () => entry);
+  return true;
+}
+
+/** The journal's last word on each path it names: the entry put (checked), or null when removed or refused. Null when the journal cannot be read. */
+async function journalLines(file: string): Promise<Map<string, ModelEntry | null> | null> {
+  const read = await readWhole(file);
+  const last = new Map<string, ModelEntry | null>();
+  if (read.kind === 'missing') return last;
+  if (read.kind === 'refused') return null;
+  // Only complete lines, as the store reads them.
+  const text = read.text.slice(0, read.text.lastIndexOf('\n') + 1);
+  for (const raw of text.split('\n')) {
+    if (!raw) continue;
+    let line: unknown;
+    try {
+      line = JSON.parse(raw);
+    } catch {
+      continue;
+    }
+    if (!line || typeof line !== 'object') continue;
+    if ('put' in line) {
+      const checked = checkEntry(line.put);
+      if ('entry' in checked) last.set(checked.entry.path, checked.entry);
+    } else if ('del' in line && typeof line.del === 'string') last.set(line.del, null);
+  }
+  return last;
+}
