@@ -117,6 +117,8 @@ describe('the quick first window', () => {
     rows.push(encodeEntry(entryOf(901, { path: 'models/lora/000 bad hash.safetensors', civitai: { status: 'unknown' }, hashes: { SHA256: 'not hex' } })));
     // Not even a row (an array too short: a row that is no array at all is another layout, tested below).
     rows.push(['models/lora/short.safetensors', 1]);
+    // Sizes that are no byte count are not counted either (the summary's bytes must stay a number).
+    for (const size of [-1, 'many', 1e300]) rows.push(encodeEntry(entryOf(902, { path: `models/lora/size-${size}.safetensors`, size: size as number })));
     const root = writeIndex(rows);
     const own = await libraryWindow([root]);
     const answer = (await quickFirstWindow([root]))!.answer(ask(0, FIRST_WINDOW_CARDS))!;
@@ -125,6 +127,7 @@ describe('the quick first window', () => {
     // The two refused rows are counted by the first look (it does not check hashes or paths), until the library's answer replaces it.
     expect(own.total).toBe(600);
     expect(answer.total).toBe(602);
+    expect(Number.isSafeInteger((await quickFirstWindow([root]))!.counts.bytes)).toBe(true);
   });
 
   test('no first look at an index in another layout, another format, or behind a planted link', async () => {

@@ -225,7 +225,7 @@ export function peekRow(r: unknown): EntryPeek | null {
   const civitai: unknown = r[12];
   const manual: unknown = r[13];
   const warnings: unknown = r[16];
-  if (typeof path !== 'string' || typeof size !== 'number' || !PEEK_KINDS.has(kind as string) || !PEEK_BASES.has(baseModel as string)) return null;
+  if (typeof path !== 'string' || !Number.isSafeInteger(size) || (size as number) < 0 || !PEEK_KINDS.has(kind as string) || !PEEK_BASES.has(baseModel as string)) return null;
   if (!Array.isArray(civitai) || !PEEK_STATUSES.has(civitai[0] as string)) return null;
   if (warnings !== 0 && !Array.isArray(warnings)) return null;
   if (manual !== 0 && (typeof manual !== 'object' || manual === null)) return null;
@@ -236,7 +236,7 @@ export function peekRow(r: unknown): EntryPeek | null {
     c.link = { modelName: link[2], versionName: link[3] };
   }
   if (civitai[3]) c.lastError = civitai[3] as CivitaiState['lastError'];
-  const peek: EntryPeek = { path, size, kind: kind as EntryPeek['kind'], baseModel: baseModel as EntryPeek['baseModel'], verified: r[6] === 1, warnings: warnings || EMPTY, civitai: c };
+  const peek: EntryPeek = { path, size: size as number, kind: kind as EntryPeek['kind'], baseModel: baseModel as EntryPeek['baseModel'], verified: r[6] === 1, warnings: warnings || EMPTY, civitai: c };
   if (manual) peek.manual = manual as ModelEntry['manual'];
   return peek;
 }

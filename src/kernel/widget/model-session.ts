@@ -114,7 +114,7 @@ export class ModelSession {
   private lastUpdates: UpdatesResult | null = null;
   /** The first window the last panel on this library kept, until the library has loaded. */
   private firstWindow: KeptWindow | null = null;
-  /** Settles once the kept first window was read (or found missing). */
+  /** Settles once the kept first window was read, or the quick one taken, or neither was found. */
   private readonly firstWindowRead: Promise<void>;
   private readonly firstWindowCache: boolean;
   private readonly firstWindowSaveMs: number;
@@ -124,9 +124,10 @@ export class ModelSession {
   /** The query of the page's first request: the one a panel opens with, so the one worth keeping. */
   private openingQuery: WindowRequest['query'] | null = null;
 
-  /** Opens the widget's comm and starts loading the library; the comm opens before this returns. */
   /**
-   * `library` is the library, its opening, or a function that opens it. Given
+   * Opens the widget's comm and starts loading the library; the comm opens
+   * before this returns. `library` is the library, its opening, or a function
+   * that opens it. Given
    * the function, the session opens it only after its first look: the first
    * window kept beside the index, or else a quick look at the index itself
    * (quick-window.ts), which would otherwise share the CPU with the load.
