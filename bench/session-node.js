@@ -80,7 +80,7 @@ async function measure(root, options = {}) {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const preview = sent((d) => (d.method === 'update' && d.state && d.state.summary && d.state.summary.preview ? true : undefined));
-  const session = ModelSession.open(host, [root], () => getManager([root], { civitai: false }), { indexPollMs: 0 });
+  const session = ModelSession.open(host, [root], (snapshots) => getManager([root], { civitai: false, snapshots }), { indexPollMs: 0 });
   // As the page: the first window is asked for when the summary says ready, or sooner with a kept one (preview).
   const early = process.env.ASK_AFTER_READY === '1' ? await session.ready.then(() => false) : await Promise.race([session.ready.then(() => false), preview]);
   const first = await ask({ type: 'window', requestId: 'w-1', query: QUERY, offset: 0, limit: FIRST_LIMIT, seq: 1 });

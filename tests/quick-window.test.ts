@@ -3,9 +3,9 @@
 // opening the library and answers the page's opening window from that look. Checked against the
 // library's own answer on real index files (snapshot and journal) in several roots, with rows
 // the store refuses, other layouts, a planted link, and through a session on the in-memory comm.
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Library, type ModelEntry } from '../src/core/library';
+import { Library, ReadSnapshots, peekIndex, type ModelEntry } from '../src/core/library';
 import { encodeEntry } from '../src/core/library/index-codec';
 import { INDEX_FORMAT } from '../src/core/library/index-store';
 import type { GridCard, GridQuery } from '../src/kernel/protocol';
@@ -178,5 +178,36 @@ describe('the quick first window', () => {
     await fe.waitFor(() => (fe.state(session.id).summary.ready ? true : undefined));
     expect(fe.customs(session.id, 'window', before).flatMap((m) => m.content.upsert)).toEqual([]);
     session.close();
+  });
+
+  test("the library's load parses the bytes the look read, of that very file only, once", async () => {
+    const root = writeIndex(range(0, 20).map((i) => encodeEntry(entryOf(i))));
+    const file = join(root, '.modeldeck', 'index.json');
+    // A whole-second mtime, so that setting it again gives back exactly the same one.
+    utimesSync(file, 1_700_000_000, 1_700_000_000);
+    const st = statSync(file);
+    const read = new ReadSnapshots();
+    expect(await peekIndex(root, () => undefined, read)).toBe(true);
+    // The same file (inode, size, mtime) with other bytes: only a load that used the look's bytes still sees the old ones.
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace('"models/lora/aurora-0.safetensors"', '"models/lora/zzzzzz-0.safetensors"'));
+    utimesSync(file, 1_700_000_000, 1_700_000_000);
+    expect(statSync(file)).toMatchObject({ ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+    const fromLook = await Library.open([root], { civitai: false, snapshots: read });
+    expect(fromLook.models().map((m) => m.path)).toContain('models/lora/aurora-0.safetensors');
+    await fromLook.close();
+    // Taken once: the next load reads the file.
+    const again = await Library.open([root], { civitai: false, snapshots: read });
+    expect(again.models().map((m) => m.path)).toContain('models/lora/zzzzzz-0.safetensors');
+    await again.close();
+
+    // A snapshot written anew since the look (another inode): its bytes are read, not the look's.
+    const read2 = new ReadSnapshots();
+    expect(await peekIndex(root, () => undefined, read2)).toBe(true);
+    writeFileSync(`${file}.new`, readFileSync(file, 'utf8').replace('"models/lora/zzzzzz-0.safetensors"', '"models/lora/yyyyyy-0.safetensors"'));
+    renameSync(`${file}.new`, file);
+    const fresh = await Library.open([root], { civitai: false, snapshots: read2 });
+    expect(fresh.models().map((m) => m.path)).toContain('models/lora/yyyyyy-0.safetensors');
+    await fresh.close();
   });
 });

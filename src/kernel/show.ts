@@ -90,7 +90,7 @@ export function show(roots: string | string[], options: ShowOptions = {}): Panel
   const host = options.host ?? installComms();
   const civitai = options.civitai;
   const token = civitai === false ? undefined : (civitai?.token ?? nonEmpty(process.env.CIVITAI_TOKEN));
-  const session = ModelSession.open(host, list.map((r) => resolve(r)), () => getManager(list, { civitai }), {
+  const session = ModelSession.open(host, list.map((r) => resolve(r)), (snapshots) => getManager(list, { civitai, snapshots }), {
     settings: options.settings,
     civitai: civitai !== false,
     tokenSet: token !== undefined,

@@ -18,8 +18,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { getManager, type Library } from '../core/library';
-import { ModelSession } from '../kernel/widget';
+import { getManager } from '../core/library';
+import { ModelSession, type LibraryOpener } from '../kernel/widget';
 import { BroadcastHost, type BroadcastComm } from './broadcast-comm';
 import { BodyError, readJson } from './body';
 import { EventLog } from './event-log';
@@ -82,7 +82,7 @@ export class ServeServer {
 
   private constructor(
     private readonly opts: ServeOptions,
-    library: () => Promise<Library>,
+    library: LibraryOpener,
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.log = new EventLog({ maxEvents: this.limits.replayEvents });
@@ -115,7 +115,7 @@ export class ServeServer {
   /** Opens the library and listens; resolves once the port is bound. */
   static async start(opts: ServeOptions): Promise<ServeServer> {
     const roots = opts.roots.map((r) => resolve(r));
-    const server = new ServeServer({ ...opts, roots }, () => getManager(roots));
+    const server = new ServeServer({ ...opts, roots }, (snapshots) => getManager(roots, { snapshots }));
     await server.listen();
     return server;
   }

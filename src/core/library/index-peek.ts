@@ -17,19 +17,24 @@
  * anything else (no snapshot, a link, another layout or format), and the
  * caller waits for the library.
  */
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lstatOrNull } from '../safe-fs';
 import { checkEntry } from './entry-schema';
 import { decodeEntry, peekRow } from './index-codec';
-import { INDEX_DIR, JOURNAL_FILE, SNAPSHOT_FILE, openIndexFile, readWhole } from './index-files';
+import { INDEX_DIR, JOURNAL_FILE, SNAPSHOT_FILE, openIndexFile, readWhole, type ReadSnapshots } from './index-files';
 import { INDEX_FORMAT } from './index-store';
-import { readSnapshotRows } from './snapshot-rows';
+import { bytesSource, readSnapshotRows } from './snapshot-rows';
 import type { EntryPeek, ModelEntry } from './types';
 
 /** Called once per entry: its peek, and its whole entry decoded and checked on demand (null when the store would refuse it). */
 export type PeekVisitor = (peek: EntryPeek, entry: () => ModelEntry | null) => void;
 
-export async function peekIndex(root: string, visit: PeekVisitor): Promise<boolean> {
+/**
+ * Looks at one root's index. With `read`, the snapshot's bytes are kept there
+ * for the library's load that follows (index-files.ts, ReadSnapshots).
+ */
+export async function peekIndex(root: string, visit: PeekVisitor, read?: ReadSnapshots): Promise<boolean> {
   const dir = join(root, INDEX_DIR);
   const st = await lstatOrNull(dir);
   if (!st?.isDirectory()) return false;
@@ -37,23 +42,37 @@ export async function peekIndex(root: string, visit: PeekVisitor): Promise<boole
   if (!journal) return false;
   const opened = await openIndexFile(join(dir, SNAPSHOT_FILE));
   if (opened.kind !== 'ok') return false;
-  let read;
+  // Read whole first (one buffer outside the JS heap): the load that follows parses these bytes again, not the file.
+  let bytes: Buffer;
   try {
-    read = await readSnapshotRows(opened.fh, opened.identity.size, (row) => {
-      const peek = peekRow(row);
-      // A path the journal names is the journal's: its last line for that path says what the index holds.
-      if (!peek || journal.has(peek.path)) return;
-      visit(peek, () => {
-        const decoded = decodeEntry(row);
-        return 'entry' in decoded ? decoded.entry : null;
-      });
-    });
+    bytes = await readAll(opened.fh, opened.identity.size);
   } finally {
     await opened.fh.close();
   }
-  if (read.kind !== 'ok' || read.header.format !== INDEX_FORMAT) return false;
+  const rows = await readSnapshotRows(bytesSource(bytes), bytes.length, (row) => {
+    const peek = peekRow(row);
+    // A path the journal names is the journal's: its last line for that path says what the index holds.
+    if (!peek || journal.has(peek.path)) return;
+    visit(peek, () => {
+      const decoded = decodeEntry(row);
+      return 'entry' in decoded ? decoded.entry : null;
+    });
+  });
+  if (rows.kind !== 'ok' || rows.header.format !== INDEX_FORMAT || bytes.length !== opened.identity.size) return false;
   for (const entry of journal.values()) if (entry) visit(entry, () => entry);
+  read?.keep(opened.identity, bytes);
   return true;
+}
+
+async function readAll(fh: FileHandle, size: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(size);
+  let n = 0;
+  while (n < size) {
+    const { bytesRead } = await fh.read(buf, n, size - n, n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return buf.subarray(0, n);
 }
 
 /** The journal's last word on each path it names: the entry put (checked), or null when removed or refused. Null when the journal cannot be read. */

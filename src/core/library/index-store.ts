@@ -27,8 +27,8 @@ import { isTransientIoError } from '../io/transient';
 import { ensureRealDir, ensureRealDirSync, lstatOrNull, openSafely, openSafelySync } from '../safe-fs';
 import { checkEntry } from './entry-schema';
 import { decodeEntry, encodeEntry, type EntryRow } from './index-codec';
-import { readSnapshotRows } from './snapshot-rows';
-import { INDEX_DIR, JOURNAL_FILE, SNAPSHOT_FILE, openIndexFile, readWhole, type FileIdentity } from './index-files';
+import { bytesSource, readSnapshotRows } from './snapshot-rows';
+import { INDEX_DIR, JOURNAL_FILE, SNAPSHOT_FILE, openIndexFile, readWhole, type FileIdentity, type ReadSnapshots } from './index-files';
 import { LibraryLock, type AcquireOptions } from './lock';
 import type { ModelEntry } from './types';
 
@@ -86,13 +86,18 @@ export class IndexStore {
   /** Problems met while loading (a damaged snapshot set aside, damaged rows or lines dropped). */
   readonly loadWarnings: string[] = [];
 
-  private constructor(readonly root: string) {
+  private constructor(
+    readonly root: string,
+    /** Snapshot bytes a first look read (index-peek.ts), for the first load only. */
+    private read: ReadSnapshots | null,
+  ) {
     this.dir = join(root, INDEX_DIR);
   }
 
-  static async load(root: string): Promise<IndexStore> {
-    const store = new IndexStore(root);
+  static async load(root: string, read?: ReadSnapshots): Promise<IndexStore> {
+    const store = new IndexStore(root, read ?? null);
     await store.reload();
+    store.read = null;
     return store;
   }
 
@@ -412,7 +417,9 @@ export class IndexStore {
     let damaged = 0;
     let read;
     try {
-      read = await readSnapshotRows(opened.fh, opened.identity.size, (row) => {
+      // The bytes a first look read of this very file, if it did: not read again.
+      const kept = this.read?.take(opened.identity);
+      read = await readSnapshotRows(kept ? bytesSource(kept) : opened.fh, opened.identity.size, (row) => {
         const path = row[0];
         if (typeof path !== 'string') {
           damaged++;

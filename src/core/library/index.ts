@@ -14,3 +14,4 @@ export type { TrashEmptyItem, TrashEmptyReport } from './trash-empty';
 export type { CleanupProgress } from './cleanup-progress';
 export { readIndexCache, writeIndexCache, type CachedEntry, type IndexCacheContent } from './index-cache';
 export { peekIndex, type PeekVisitor } from './index-peek';
+export { ReadSnapshots } from './index-files';

@@ -31,6 +31,7 @@ import { applyFound, identifyEntries } from './identify';
 import { syncSidecars } from './sidecar-sync';
 import { fetchParentModels, withParentPending } from './parent-models';
 import { IndexStore, type IndexVersion } from './index-store';
+import type { ReadSnapshots } from './index-files';
 import { DriveGuard } from './drive-guard';
 import { watchRoots, type WatchBatch, type Watcher } from '../watch';
 import { OutboundPolicy } from '../net';
@@ -40,6 +41,8 @@ import type { ModelEntry } from './types';
 import { entryForDownload, type DownloadedFile } from './add-downloaded';
 
 export interface LibraryOptions {
+  /** Snapshots a first look already read (index-peek.ts): the load parses them instead of reading the files again. */
+  snapshots?: ReadSnapshots;
   /** Civitai client settings (base URL, token, cache...); `false` for no Civitai at all. */
   civitai?: CivitaiOptions | false;
   /** How long a change waits for another process that holds a root's lock. Default 10 s. */
@@ -90,7 +93,7 @@ export class Library {
   static async open(roots: string[], options: LibraryOptions = {}): Promise<Library> {
     const unique = await resolveRoots(roots);
     const stores = new Map<string, IndexStore>();
-    for (const root of unique) stores.set(root, await IndexStore.load(root));
+    for (const root of unique) stores.set(root, await IndexStore.load(root, options.snapshots));
     return new Library(unique, stores, options);
   }
 

@@ -17,7 +17,17 @@
  * the caller reads the file whole as before, which decides what it is; rows
  * already handed over must then be forgotten.
  */
-import type { FileHandle } from 'node:fs/promises';
+/** Where the snapshot's bytes come from: its open file (a FileHandle is one), or bytes already read (`bytesSource`). */
+export interface ByteSource {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}
+
+/** Bytes in memory as a ByteSource. */
+export function bytesSource(bytes: Buffer): ByteSource {
+  return {
+    read: async (buffer, offset, length, position) => ({ bytesRead: bytes.copy(buffer, offset, position, Math.min(bytes.length, position + length)) }),
+  };
+}
 
 const CHUNK_BYTES = 1 << 20;
 const QUOTE = 0x22;
@@ -39,11 +49,11 @@ const HEADER = /^\{"format":(\d{1,9}),"tool":"modeldeck","savedAt":(\d{1,16}),"r
 const HEADER_MAX = 80;
 
 /**
- * Reads `size` bytes of an open snapshot, handing each row (parsed, not
+ * Reads `size` bytes of a snapshot, handing each row (parsed, not
  * checked) to `onRow`. `ok` once the whole file was read in the expected
  * layout; `other` as soon as something does not fit it.
  */
-export async function readSnapshotRows(fh: FileHandle, size: number, onRow: (row: unknown[]) => void): Promise<{ kind: 'ok'; header: SnapshotHeader } | { kind: 'other' }> {
+export async function readSnapshotRows(fh: ByteSource, size: number, onRow: (row: unknown[]) => void): Promise<{ kind: 'ok'; header: SnapshotHeader } | { kind: 'other' }> {
   const splitter = new RowSplitter(onRow);
   let buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(size, 1)));
   /** Bytes at the start of `buf` not consumed yet (an unfinished row), carried before the next read. */

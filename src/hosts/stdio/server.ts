@@ -78,7 +78,7 @@ export class StdioServer {
     const roots = Array.isArray(header.roots) ? header.roots.filter((r): r is string => typeof r === 'string' && r !== '') : [];
     if (roots.length === 0) return this.reply(id, false, undefined, { code: 'no_roots', message: 'show: give at least one library folder' });
     const token = nonEmpty(this.env.CIVITAI_TOKEN);
-    const session = ModelSession.open(this.host, roots.map((r) => resolve(r)), () => getManager(roots), {
+    const session = ModelSession.open(this.host, roots.map((r) => resolve(r)), (snapshots) => getManager(roots, { snapshots }), {
       settings: isObject(header.settings) ? (header.settings as Partial<PanelSettings>) : undefined,
       civitai: true,
       tokenSet: token !== undefined,

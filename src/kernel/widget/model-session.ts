@@ -18,7 +18,7 @@
  * error texts are scrubbed of it.
  */
 import { ModeldeckError } from '../../core/errors';
-import type { Library, LibraryModel, ScanOptions, ScanReport } from '../../core/library';
+import { ReadSnapshots, type Library, type LibraryModel, type ScanOptions, type ScanReport } from '../../core/library';
 import {
   WIDGET_COMM_TARGET,
   WIDGET_PROTOCOL_VERSION,
@@ -50,6 +50,9 @@ import { handleMaintenance } from './maintenance-requests';
 import { cacheable, firstWindowOf, loadFirstWindow, saveFirstWindow, type KeptWindow } from './first-window';
 import { quickFirstWindow } from './quick-window';
 import { queryKey } from './query';
+
+/** Opens the session's library; `snapshots` holds what the session's first look read of the indexes (pass it to Library.open). */
+export type LibraryOpener = (snapshots: ReadSnapshots) => Promise<Library>;
 
 export interface ModelSessionOptions {
   /** Starting settings (the widget may change them). */
@@ -132,11 +135,11 @@ export class ModelSession {
    * window kept beside the index, or else a quick look at the index itself
    * (quick-window.ts), which would otherwise share the CPU with the load.
    */
-  static open(host: Pick<SessionCommHost, 'openComm'>, roots: string[], library: Library | Promise<Library> | (() => Promise<Library>), options: ModelSessionOptions = {}): ModelSession {
+  static open(host: Pick<SessionCommHost, 'openComm'>, roots: string[], library: Library | Promise<Library> | LibraryOpener, options: ModelSessionOptions = {}): ModelSession {
     return new ModelSession(host, roots, library, options);
   }
 
-  private constructor(host: Pick<SessionCommHost, 'openComm'>, roots: string[], open: Library | Promise<Library> | (() => Promise<Library>), options: ModelSessionOptions) {
+  private constructor(host: Pick<SessionCommHost, 'openComm'>, roots: string[], open: Library | Promise<Library> | LibraryOpener, options: ModelSessionOptions) {
     defineHidden(this, 'secrets', (options.secrets ?? []).filter((s) => s.length >= 4));
     this.previewMaxBytes = options.previewMaxBytes ?? PREVIEW_SEND_MAX_BYTES;
     this.indexPollMs = options.indexPollMs ?? 5000;
@@ -149,8 +152,10 @@ export class ModelSession {
     this.comm = host.openComm(WIDGET_COMM_TARGET, { state: this.state, buffer_paths: [] }, { metadata: { version: WIDGET_PROTOCOL_VERSION } });
     this.comm.onMessage((data, buffers) => this.onMessage(data, buffers));
     this.comm.onClose(() => this.detach());
-    this.firstWindowRead = this.readFirstWindow(roots, typeof open === 'function').catch(() => undefined);
-    const library = typeof open === 'function' ? this.firstWindowRead.then(open) : Promise.resolve(open);
+    // What the quick look reads of the snapshots, the load parses instead of reading them again (forgotten once open).
+    const snapshots = typeof open === 'function' ? new ReadSnapshots() : null;
+    this.firstWindowRead = this.readFirstWindow(roots, snapshots).catch(() => undefined);
+    const library = typeof open === 'function' ? this.firstWindowRead.then(() => open(snapshots!)).finally(() => snapshots!.clear()) : Promise.resolve(open);
     this.ready = library.then(
       (lib) => {
         try {
@@ -493,12 +498,13 @@ export class ModelSession {
 
   /**
    * Reads the kept first window, or, when there is none and `quick`, takes a
-   * quick look at the index for the opening window; if it comes before the
+   * quick look at the index for the opening window (keeping what it read in
+   * `quick` for the load); if it comes before the
    * library, the page's first request is answered from it.
    */
-  private async readFirstWindow(roots: string[], quick: boolean): Promise<void> {
+  private async readFirstWindow(roots: string[], quick: ReadSnapshots | null): Promise<void> {
     let kept = this.firstWindowCache ? await loadFirstWindow(roots) : null;
-    if (!kept && quick && !this.lib && !this.closed) kept = await quickFirstWindow(roots);
+    if (!kept && quick && !this.lib && !this.closed) kept = await quickFirstWindow(roots, quick);
     if (!kept || this.lib || this.closed) return;
     this.firstWindow = kept;
     this.state.summary = { ...this.state.summary, ...kept.counts, preview: true };

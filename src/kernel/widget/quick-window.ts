@@ -12,7 +12,7 @@
  * own order (`byName` over `nameKeyOfEntry`), each decoded and checked in full
  * as the store does; the counts are the peeks'.
  */
-import { peekIndex, statusesOf, type EntryPeek, type ModelEntry } from '../../core/library';
+import { peekIndex, statusesOf, type EntryPeek, type ModelEntry, type ReadSnapshots } from '../../core/library';
 import type { QueryFacets } from '../protocol';
 import { cardId, type IndexSource } from './cards';
 import { FIRST_WINDOW_CARDS, keptWindowOf, type KeptWindow } from './first-window';
@@ -30,8 +30,12 @@ interface Candidate {
   entry: () => ModelEntry | null;
 }
 
-/** The opening window of these roots from a look at their indexes, or null when some index cannot be looked at that way. */
-export async function quickFirstWindow(roots: readonly string[]): Promise<KeptWindow | null> {
+/**
+ * The opening window of these roots from a look at their indexes, or null when
+ * some index cannot be looked at that way. `read` keeps the snapshots' bytes
+ * for the library's load.
+ */
+export async function quickFirstWindow(roots: readonly string[], read?: ReadSnapshots): Promise<KeptWindow | null> {
   const counts: SummaryCounts = { models: 0, bytes: 0, byStatus: {}, byKind: {} };
   const bases: QueryFacets['bases'] = {};
   let best: Candidate[] = [];
@@ -53,7 +57,7 @@ export async function quickFirstWindow(roots: readonly string[]): Promise<KeptWi
     }
   };
   for (let i = 0; i < roots.length; i++) {
-    const seen = await peekIndex(roots[i], (peek, entry) => add(peek, i, entry));
+    const seen = await peekIndex(roots[i], (peek, entry) => add(peek, i, entry), read);
     if (!seen) return null;
   }
   best.sort(byName);
