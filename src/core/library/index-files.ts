@@ -54,20 +54,23 @@ export async function readWhole(file: string, from = 0): Promise<WholeRead> {
   if (opened.kind !== 'ok') return opened;
   const { fh, identity } = opened;
   try {
-    const length = Math.max(0, identity.size - from);
-    const buf = Buffer.alloc(length);
-    let n = 0;
-    while (n < length) {
-      const { bytesRead } = await fh.read(buf, n, length - n, from + n);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-    }
-    return { kind: 'ok', text: buf.subarray(0, n).toString('utf8'), identity };
+    return { kind: 'ok', text: (await readBytes(fh, from, Math.max(0, identity.size - from))).toString('utf8'), identity };
   } finally {
     await fh.close();
   }
 }
 
+/** `length` bytes of an open file from `from`, or fewer when it ends first. */
+export async function readBytes(fh: FileHandle, from: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let n = 0;
+  while (n < length) {
+    const { bytesRead } = await fh.read(buf, n, length - n, from + n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return buf.subarray(0, n);
+}
 
 /**
  * Snapshots a first look already read whole (index-peek.ts), so that the

@@ -17,12 +17,11 @@
  * anything else (no snapshot, a link, another layout or format), and the
  * caller waits for the library.
  */
-import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lstatOrNull } from '../safe-fs';
 import { checkEntry } from './entry-schema';
 import { decodeEntry, peekRow } from './index-codec';
-import { INDEX_DIR, JOURNAL_FILE, SNAPSHOT_FILE, openIndexFile, readWhole, type ReadSnapshots } from './index-files';
+import { INDEX_DIR, JOURNAL_FILE, SNAPSHOT_FILE, openIndexFile, readBytes, readWhole, type ReadSnapshots } from './index-files';
 import { INDEX_FORMAT } from './index-store';
 import { bytesSource, readSnapshotRows } from './snapshot-rows';
 import type { EntryPeek, ModelEntry } from './types';
@@ -45,7 +44,7 @@ export async function peekIndex(root: string, visit: PeekVisitor, read?: ReadSna
   // Read whole first (one buffer outside the JS heap): the load that follows parses these bytes again, not the file.
   let bytes: Buffer;
   try {
-    bytes = await readAll(opened.fh, opened.identity.size);
+    bytes = await readBytes(opened.fh, 0, opened.identity.size);
   } finally {
     await opened.fh.close();
   }
@@ -62,17 +61,6 @@ export async function peekIndex(root: string, visit: PeekVisitor, read?: ReadSna
   for (const entry of journal.values()) if (entry) visit(entry, () => entry);
   read?.keep(opened.identity, bytes);
   return true;
-}
-
-async function readAll(fh: FileHandle, size: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(size);
-  let n = 0;
-  while (n < size) {
-    const { bytesRead } = await fh.read(buf, n, size - n, n);
-    if (bytesRead === 0) break;
-    n += bytesRead;
-  }
-  return buf.subarray(0, n);
 }
 
 /** The journal's last word on each path it names: the entry put (checked), or null when removed or refused. Null when the journal cannot be read. */
