@@ -8,26 +8,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { transfer } from '../src/core/download/transfer';
 import { DEFAULT_HASHES } from '../src/core/hash/names';
-import { OutboundPolicy } from '../src/core/net/outbound-policy';
-import { FakeStorage } from './fake-civitai/storage';
+import { useTransferStorage } from './helpers/download-fakes';
 import { sha256 } from './helpers/library';
 import { useTmpDir } from './helpers/tmpdir';
 
 const MIB = 1024 * 1024;
 const tmp = useTmpDir();
-let storage: FakeStorage;
-let policy: OutboundPolicy;
-
-beforeAll(async () => {
-  storage = await new FakeStorage().start();
-  policy = new OutboundPolicy({ baseUrl: storage.url });
-});
-afterAll(async () => {
-  await policy?.close();
-  await storage?.stop();
-});
+const servers = useTransferStorage();
 
 test('a connection keeps one socket for its chunks and pipelines the next request; never more bodies at once than connections', async () => {
+  const { storage, policy } = servers;
   const bytes = randomBytes(32 * MIB);
   const url = storage.signedUrl(storage.put('conns', 'conns.bin', bytes));
   storage.faults = { bytesPerSecond: 16 * 1000 * 1000 };

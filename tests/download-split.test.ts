@@ -8,24 +8,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { transfer } from '../src/core/download/transfer';
 import { DEFAULT_HASHES } from '../src/core/hash/names';
-import { OutboundPolicy } from '../src/core/net/outbound-policy';
-import { FakeStorage } from './fake-civitai/storage';
+import { useTransferStorage } from './helpers/download-fakes';
 import { sha256 } from './helpers/library';
 import { useTmpDir } from './helpers/tmpdir';
 
 const MIB = 1024 * 1024;
 const tmp = useTmpDir();
-let storage: FakeStorage;
-let policy: OutboundPolicy;
-
-beforeAll(async () => {
-  storage = await new FakeStorage().start();
-  policy = new OutboundPolicy({ baseUrl: storage.url });
-});
-afterAll(async () => {
-  await policy?.close();
-  await storage?.stop();
-});
+const servers = useTransferStorage();
 
 const rangeOf = (r: { range?: string }) => {
   const m = /^bytes=(\d+)-(\d*)$/.exec(r.range ?? '');
@@ -33,6 +22,7 @@ const rangeOf = (r: { range?: string }) => {
 };
 
 test('a much slower connection has its chunk split by the idle one; the file verifies', async () => {
+  const { storage, policy } = servers;
   const bytes = randomBytes(24 * MIB);
   const url = storage.signedUrl(storage.put('split', 'split.bin', bytes));
   // 24 MiB over 2 connections: chunks of 4 MiB; the second chunk's connection crawls.

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { FakeCivitai } from '../fake-civitai';
 import { FakeStorage } from '../fake-civitai/storage';
+import { OutboundPolicy } from '../../src/core/net/outbound-policy';
 import { FakeHuggingFace } from '../fake-hf/server';
 import { TOKEN } from './civitai';
 
@@ -34,4 +35,22 @@ export async function startDownloadFakes(workDir: string, opts: { hfToken?: stri
     MODELDECK_DOWNLOAD_RETRY_MS: '20',
   };
   return { fake, storage, hf, env, stop: async () => void (await Promise.all([fake.stop(), storage.stop(), hf?.stop()])) };
+}
+
+/**
+ * The fake storage alone, with an outbound policy that allows it, for a test
+ * file that calls `transfer()` directly: started before its tests, stopped
+ * after them (also when they fail).
+ */
+export function useTransferStorage(): { readonly storage: FakeStorage; readonly policy: OutboundPolicy } {
+  const holder = {} as { storage: FakeStorage; policy: OutboundPolicy };
+  beforeAll(async () => {
+    holder.storage = await new FakeStorage().start();
+    holder.policy = new OutboundPolicy({ baseUrl: holder.storage.url });
+  });
+  afterAll(async () => {
+    await holder.policy?.close();
+    await holder.storage?.stop();
+  });
+  return holder;
 }
