@@ -19,10 +19,9 @@
  */
 import { join } from 'node:path';
 import { lstatOrNull } from '../safe-fs';
-import { checkEntry } from './entry-schema';
 import { decodeEntry, peekRow } from './index-codec';
 import { INDEX_DIR, JOURNAL_FILE, SNAPSHOT_FILE, openIndexFile, readBytes, readWhole, type ReadSnapshots } from './index-files';
-import { INDEX_FORMAT } from './index-store';
+import { INDEX_FORMAT, journalLines } from './index-store';
 import { bytesSource, readSnapshotRows } from './snapshot-rows';
 import type { EntryPeek, ModelEntry } from './types';
 
@@ -37,7 +36,7 @@ export async function peekIndex(root: string, visit: PeekVisitor, read?: ReadSna
   const dir = join(root, INDEX_DIR);
   const st = await lstatOrNull(dir);
   if (!st?.isDirectory()) return false;
-  const journal = await journalLines(join(dir, JOURNAL_FILE));
+  const journal = await lastJournalWords(join(dir, JOURNAL_FILE));
   if (!journal) return false;
   const opened = await openIndexFile(join(dir, SNAPSHOT_FILE));
   if (opened.kind !== 'ok') return false;
@@ -63,27 +62,16 @@ export async function peekIndex(root: string, visit: PeekVisitor, read?: ReadSna
   return true;
 }
 
-/** The journal's last word on each path it names: the entry put (checked), or null when removed or refused. Null when the journal cannot be read. */
-async function journalLines(file: string): Promise<Map<string, ModelEntry | null> | null> {
+/** The journal's last word on each path it names: the entry put (checked), or null when removed. Null when the journal cannot be read. */
+async function lastJournalWords(file: string): Promise<Map<string, ModelEntry | null> | null> {
   const read = await readWhole(file);
   const last = new Map<string, ModelEntry | null>();
   if (read.kind === 'missing') return last;
   if (read.kind === 'refused') return null;
   // Only complete lines, as the store reads them.
-  const text = read.text.slice(0, read.text.lastIndexOf('\n') + 1);
-  for (const raw of text.split('\n')) {
-    if (!raw) continue;
-    let line: unknown;
-    try {
-      line = JSON.parse(raw);
-    } catch {
-      continue;
-    }
-    if (!line || typeof line !== 'object') continue;
-    if ('put' in line) {
-      const checked = checkEntry(line.put);
-      if ('entry' in checked) last.set(checked.entry.path, checked.entry);
-    } else if ('del' in line && typeof line.del === 'string') last.set(line.del, null);
+  for (const line of journalLines(read.text.slice(0, read.text.lastIndexOf('\n') + 1))) {
+    if ('put' in line) last.set(line.put.path, line.put);
+    else if ('del' in line) last.set(line.del, null);
   }
   return last;
 }

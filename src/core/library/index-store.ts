@@ -35,7 +35,6 @@ import type { ModelEntry } from './types';
 export { INDEX_DIR };
 /** Bumped when the entry shape changes incompatibly; an index of another format is set aside, not misread. */
 export const INDEX_FORMAT = 1;
-/** A snapshot or journal larger than this is not ours (50,000 models take about 30 MB). */
 
 interface Snapshot {
   format: number;
@@ -47,7 +46,6 @@ interface Snapshot {
 
 /** A journal line: an entry written, or a path removed. */
 type JournalLine = { put: ModelEntry } | { del: string };
-
 
 /**
  * Which version of a root's index: the snapshot's identity and how far into
@@ -89,7 +87,7 @@ export class IndexStore {
   private constructor(
     readonly root: string,
     /** Snapshot bytes a first look read (index-peek.ts), for the first load only. */
-    private read: ReadSnapshots | null,
+    private lookedAt: ReadSnapshots | null,
   ) {
     this.dir = join(root, INDEX_DIR);
   }
@@ -97,7 +95,7 @@ export class IndexStore {
   static async load(root: string, read?: ReadSnapshots): Promise<IndexStore> {
     const store = new IndexStore(root, read ?? null);
     await store.reload();
-    store.read = null;
+    store.lookedAt = null;
     return store;
   }
 
@@ -418,7 +416,7 @@ export class IndexStore {
     let read;
     try {
       // The bytes a first look read of this very file, if it did: not read again.
-      const kept = this.read?.take(opened.identity);
+      const kept = this.lookedAt?.take(opened.identity);
       read = await readSnapshotRows(kept ? bytesSource(kept) : opened.fh, opened.identity.size, (row) => {
         const path = row[0];
         if (typeof path !== 'string') {
@@ -464,24 +462,11 @@ export class IndexStore {
     this.journalSeen = { ino: read.identity.ino, offset: from + Buffer.byteLength(read.text.slice(0, end)) };
     let damaged = 0;
     const dropped: string[] = [];
-    for (const raw of read.text.slice(0, end).split('\n')) {
-      if (!raw) continue;
-      let line: JournalLine;
-      try {
-        line = JSON.parse(raw) as JournalLine;
-      } catch {
-        damaged++;
-        continue;
-      }
-      if (line && typeof line === 'object' && 'put' in line) {
-        const checked = checkEntry(line.put);
-        if ('entry' in checked) this.entries.set(checked.entry.path, checked.entry);
-        else dropped.push(checked.error);
-      } else if (line && typeof line === 'object' && 'del' in line && typeof line.del === 'string') {
-        this.entries.delete(line.del);
-      } else {
-        damaged++;
-      }
+    for (const line of journalLines(read.text.slice(0, end))) {
+      if ('put' in line) this.entries.set(line.put.path, line.put);
+      else if ('del' in line) this.entries.delete(line.del);
+      else if ('dropped' in line) dropped.push(line.dropped);
+      else damaged++;
     }
     if (damaged) this.loadWarnings.push(`${file}: ${damaged} damaged line(s) skipped`);
     if (dropped.length) this.loadWarnings.push(`${file}: ${dropped.length} invalid entr${dropped.length === 1 ? 'y' : 'ies'} dropped (${dropped[0]}); a rescan restores them`);
@@ -505,5 +490,27 @@ function lastByte(path: string, size: number): number {
     return b[0];
   } finally {
     closeSync(fd);
+  }
+}
+
+/** A journal line read back: an entry put (checked), a path removed, an entry the schema refused (why), or a damaged line. */
+export type ReadJournalLine = { put: ModelEntry } | { del: string } | { dropped: string } | { damaged: true };
+
+/** The lines of complete journal text, each read and checked as the store applies them (index-peek.ts reads them the same way). */
+export function* journalLines(text: string): IterableIterator<ReadJournalLine> {
+  for (const raw of text.split('\n')) {
+    if (!raw) continue;
+    let line: JournalLine;
+    try {
+      line = JSON.parse(raw) as JournalLine;
+    } catch {
+      yield { damaged: true };
+      continue;
+    }
+    if (line && typeof line === 'object' && 'put' in line) {
+      const checked = checkEntry(line.put);
+      yield 'entry' in checked ? { put: checked.entry } : { dropped: checked.error };
+    } else if (line && typeof line === 'object' && 'del' in line && typeof line.del === 'string') yield { del: line.del };
+    else yield { damaged: true };
   }
 }
