@@ -11,6 +11,7 @@ export const INDEX_DIR = '.modeldeck';
 export const SNAPSHOT_FILE = 'index.json';
 export const JOURNAL_FILE = 'journal.jsonl';
 
+/** A snapshot or journal larger than this is not ours (50,000 models take about 30 MB). */
 const MAX_INDEX_BYTES = 1024 * 1024 * 1024;
 
 /** Which version of a file was read: a change of any of these means someone else wrote it. */

@@ -155,7 +155,7 @@ export class ModelSession {
     // What the quick look reads of the snapshots, the load parses instead of reading them again (forgotten once open).
     const snapshots = typeof open === 'function' ? new ReadSnapshots() : null;
     this.firstWindowRead = this.readFirstWindow(roots, snapshots).catch(() => undefined);
-    const library = typeof open === 'function' ? this.firstWindowRead.then(() => open(snapshots!)).finally(() => snapshots!.clear()) : Promise.resolve(open);
+    const library = typeof open === 'function' ? this.openAfterLook(open, snapshots!) : Promise.resolve(open);
     this.ready = library.then(
       (lib) => {
         try {
@@ -493,6 +493,16 @@ export class ModelSession {
     if (msg) {
       this.send(msg);
       this.scheduleFirstWindowSave();
+    }
+  }
+
+  /** Opens the library once the first look is over, handing it what the look read; then forgets what the load did not take. */
+  private async openAfterLook(open: LibraryOpener, snapshots: ReadSnapshots): Promise<Library> {
+    await this.firstWindowRead;
+    try {
+      return await open(snapshots);
+    } finally {
+      snapshots.clear();
     }
   }
 

@@ -69,7 +69,7 @@ export async function quickFirstWindow(roots: readonly string[], read?: ReadSnap
   }
   // Candidates were cut and too many of the best were refused to know which come next: leave it to the library.
   if (bound !== null && sources.length < FIRST_WINDOW_CARDS) return null;
-  const { update: _update, ...statuses } = counts.byStatus as QueryFacets['statuses'];
-  const facets: QueryFacets = { kinds: { ...counts.byKind }, bases, statuses };
+  // Everything matches the opening query: its facets are the library's counts (no update count: no check was made).
+  const facets: QueryFacets = { kinds: { ...counts.byKind }, bases, statuses: { ...counts.byStatus } };
   return keptWindowOf({ query: DEFAULT_GRID_QUERY, sources, total: counts.models, library: counts.models, facets, counts });
 }
